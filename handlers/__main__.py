@@ -1,0 +1,57 @@
+"""Command line: `python -m handlers serve` runs the API; `python -m handlers token USER` mints a token."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import jwt
+import uvicorn
+
+from handlers.config import ConfigError, Settings, load_settings
+
+
+def mint_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": user_id, "iat": now, "exp": now + ttl_seconds}
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.better_auth_secret.encode(), algorithm="HS256")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handlers")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--workers", type=int, default=1)
+    token = commands.add_parser("token", help="print a 1-hour token for a user")
+    token.add_argument("user")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "token":
+        print(mint_token(settings, args.user))
+        return 0
+    base = f"http://{settings.host}:{settings.port}/api"
+    print(f"Task API on {base}  (Swagger UI: {base}/ui/)", flush=True)
+    uvicorn.run(
+        "handlers.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        server_header=False,  # no version banner
+        proxy_headers=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The app factory: the spec routed by Connexion, with the middleware and error handlers around it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from connexion import AsyncApp
+from connexion.datastructures import MediaTypeDict
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.validators import VALIDATOR_MAP
+from starlette.middleware.cors import CORSMiddleware
+
+from handlers.config import Settings, load_settings
+from handlers.context import AppContext, RequestContextMiddleware
+from handlers.http import LenientRoutingMiddleware, StrictJSONBodyValidator
+from handlers.logs import configure_logging
+from handlers.problems import AllowedMethods, make_error_handlers
+from handlers.security import SharedSecret, TokenVerifier
+from models.db import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_FILE = ROOT / "openapi.yaml"
+BASE_PATH = "/api"
+EXPOSED_HEADERS = ["Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After"]
+
+
+def create_app(settings: Settings | None = None) -> AsyncApp:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_recycle=settings.db_pool_recycle,
+        connect_timeout=settings.db_connect_timeout,
+    )
+    verifier = TokenVerifier(
+        [SharedSecret(settings.better_auth_secret)], issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    context = AppContext(settings=settings, engine=engine, verifier=verifier)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        engine.dispose()  # close pooled connections on shutdown
+
+    spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    middlewares = [
+        LenientRoutingMiddleware if m is RoutingMiddleware else m for m in ConnexionMiddleware.default_middlewares
+    ]
+    app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares)
+    app.add_api(
+        spec,
+        base_path=BASE_PATH,
+        pythonic_params=True,  # the `id` path parameter arrives as `id_`
+        validate_responses=settings.validate_responses,
+        validator_map={**VALIDATOR_MAP, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": StrictJSONBodyValidator})},
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,  # so error responses carry CORS headers too
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
+    for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
+        app.add_error_handler(exc_class, handler)  # type: ignore[arg-type]
+    return app

@@ -1,0 +1,75 @@
+"""HTTP plumbing around Connexion: JSON in and out with orjson, and routing that lets bad ids reach
+the validator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import orjson
+import starlette.convertors
+from connexion.exceptions import BadRequestProblem
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.validators import JSONRequestBodyValidator
+from starlette.responses import Response
+from starlette.types import ASGIApp, Scope
+
+from handlers.logs import request_id_var
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """orjson-encoded JSON (datetimes as RFC 3339 with offset). Returning a Response also avoids
+    Connexion's "multiple response content types" error for operations that declare problem+json."""
+    headers = {**(headers or {}), "X-Request-ID": request_id_var.get()}  # so response validation sees it
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+def empty_response(status: int = 204) -> Response:
+    return Response(status_code=status, headers={"X-Request-ID": request_id_var.get()})
+
+
+class StrictJSONBodyValidator(JSONRequestBodyValidator):
+    """Parses request bodies with orjson, which rejects what the standard library lets through to a
+    500 later: invalid UTF-8, lone surrogates (unencodable for the database), NaN/Infinity, and nesting
+    deep enough to raise RecursionError."""
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequestProblem(detail=f"The body is not valid JSON: {exc.msg}") from None
+        if body is None:
+            raise BadRequestProblem(detail="The body must be a JSON object, not null")
+        return body
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if body is None and not self._required:
+            return None  # an optional body that was not sent (PATCH .../complete toggles)
+        result: dict[str, Any] | None = super()._validate(body)
+        return result
+
+
+class AnySegmentConvertor(starlette.convertors.Convertor[str]):
+    """Matches any path segment, so `/tasks/abc` or `/tasks/1e99` reaches the parameter validator
+    (400) instead of failing to route (404)."""
+
+    regex = "[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+class LenientRoutingMiddleware(RoutingMiddleware):
+    """Connexion's routing, with integer path parameters matched as any segment."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        # Connexion registers its digits-only "int" convertor in the line above; routes are compiled
+        # later, when the API is added, so they pick up this one.
+        starlette.convertors.register_url_convertor("int", AnySegmentConvertor())

@@ -1,0 +1,120 @@
+"""Problem types (RFC 9457) the API raises, and the handlers that turn every error into one."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from connexion.exceptions import OAuthProblem, ProblemException
+from connexion.http_facts import HTTP_STATUS_CODES
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.problem import problem
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class BadRequest(ProblemException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=400, title="Bad Request", detail=detail)
+
+
+class Unauthenticated(OAuthProblem):
+    """401; subclasses OAuthProblem so Connexion's security layer ranks it as an auth failure."""
+
+
+class Forbidden(ProblemException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=403, title="Forbidden", detail=detail)
+
+
+class NotFound(ProblemException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=404, title="Not Found", detail=detail)
+
+
+class ServiceUnavailable(ProblemException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=503, title="Service Unavailable", detail=detail)
+
+
+def problem_response(status: int, detail: str | None, title: str | None = None, *, exc_headers: dict[str, str] | None = None) -> ConnexionResponse:
+    """A problem+json response that always has type, title, status and detail, plus the headers the
+    status calls for (RFC 6750's WWW-Authenticate on 401, Retry-After on 503)."""
+    title = title or HTTP_STATUS_CODES.get(status, "Error")
+    headers = dict(exc_headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tasks"' + (
+            "" if detail == "No authorization token provided" else ', error="invalid_token"'
+        )
+    if status == 503:
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return problem(status=status, title=title, detail=detail or title, headers=headers)
+
+
+class AllowedMethods:
+    """Which methods each spec path has, so a 405 can list all of them in `Allow`: Connexion routes
+    each method separately and would otherwise name just one."""
+
+    def __init__(self, base_path: str, paths: dict[str, dict[str, object]]) -> None:
+        self._routes: list[tuple[re.Pattern[str], str]] = []
+        for path, item in paths.items():
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base_path + path))
+            methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
+            self._routes.append((re.compile(f"^{regex}$"), ", ".join(methods)))
+
+    def for_path(self, path: str) -> str | None:
+        return next((allow for regex, allow in self._routes if regex.match(path)), None)
+
+
+def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exception] | int, object]]:
+    def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+        # Connexion's validation messages append the whole schema after a blank line; keep the sentence.
+        detail = exc.detail.split("\n\n", 1)[0] if isinstance(exc.detail, str) else exc.detail
+        return problem_response(exc.status, detail, exc.title, exc_headers=exc.headers)
+
+    def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed.for_path(request.url.path) or headers.get("Allow", "")
+        detail = exc.detail
+        if exc.status_code == 404:
+            detail = f"No route for {request.url.path}"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed here; use {headers['Allow']}"
+        return problem_response(exc.status_code, detail, exc_headers=headers)
+
+    def on_undecodable(request: ConnexionRequest, exc: UnicodeDecodeError) -> ConnexionResponse:
+        return problem_response(400, "The request body is not valid UTF-8")
+
+    def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if is_database_unavailable(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return problem_response(503, "The database is unreachable; try again shortly")
+        log.error("unhandled error", exc_info=exc)
+        return problem_response(500, "An unexpected error occurred; it has been logged")
+
+    return [
+        (ProblemException, on_problem),
+        (HTTPException, on_http),
+        (UnicodeDecodeError, on_undecodable),
+        (Exception, on_unexpected),
+    ]
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for connection failures, dropped connections and an exhausted pool."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_operational(exc))
+
+
+def _is_operational(exc: BaseException) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError)

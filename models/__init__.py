@@ -1,0 +1,7 @@
+"""Storage: SQLModel tables (the schema Alembic migrates to) and the database engine."""
+
+from models.task import PRIORITIES, Task
+from models.types import UTCDateTime
+from models.user import User
+
+__all__ = ["PRIORITIES", "Task", "UTCDateTime", "User"]

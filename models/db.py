@@ -1,0 +1,54 @@
+"""The engine: one per app, sized from the settings, ready for SQLite and (Neon) PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs Neon and Heroku hand out (`postgres://`, `postgresql://`) with psycopg2."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 5,
+    pool_timeout: float = 5.0,
+    pool_recycle: int = 300,
+    connect_timeout: int = 5,
+) -> Engine:
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(
+        url,
+        # Neon and other poolers drop idle connections: test each one before use, and retire them
+        # before the server's idle timeout does.
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_recycle=pool_recycle,
+        connect_args={"connect_timeout": connect_timeout, "application_name": "task-api"},
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"check_same_thread": False, "timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")  # ON DELETE CASCADE needs it
+        cursor.execute("PRAGMA journal_mode = WAL")  # readers do not wait for a writer
+        cursor.close()
+
+    return engine
