@@ -60,7 +60,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         base_path=BASE_PATH,
         pythonic_params=True,  # the `id` path parameter arrives as `id_`
         validate_responses=settings.validate_responses,
-        validator_map={**VALIDATOR_MAP, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": StrictJSONBodyValidator})},
+        validator_map={
+            **VALIDATOR_MAP,
+            "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": StrictJSONBodyValidator}),
+        },
     )
     app.add_middleware(
         CORSMiddleware,
@@ -73,5 +76,5 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
-        app.add_error_handler(exc_class, handler)  # type: ignore[arg-type]
+        app.add_error_handler(exc_class, handler)
     return app

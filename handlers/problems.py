@@ -41,7 +41,9 @@ class ServiceUnavailable(ProblemException):
         super().__init__(status=503, title="Service Unavailable", detail=detail)
 
 
-def problem_response(status: int, detail: str | None, title: str | None = None, *, exc_headers: dict[str, str] | None = None) -> ConnexionResponse:
+def problem_response(
+    status: int, detail: str | None, title: str | None = None, *, exc_headers: dict[str, str] | None = None
+) -> ConnexionResponse:
     """A problem+json response that always has type, title, status and detail, plus the headers the
     status calls for (RFC 6750's WWW-Authenticate on 401, Retry-After on 503)."""
     title = title or HTTP_STATUS_CODES.get(status, "Error")
@@ -107,7 +109,8 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
 
 def is_database_unavailable(exc: BaseException) -> bool:
     """True for connection failures, dropped connections and an exhausted pool."""
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     if isinstance(exc, PoolTimeout):
         return True

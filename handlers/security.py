@@ -45,15 +45,18 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
 
+    def _key_for(self, algorithm: str, key_id: Any) -> Any | None:
+        kid = key_id if isinstance(key_id, str) else None
+        return next((key for source in self._sources if (key := source.key_for(algorithm, kid)) is not None), None)
+
     def verify(self, token: str) -> Claims:
         """The token's claims; raises `Unauthenticated` with a reason safe to show (never the token)."""
         try:
             header = jwt.get_unverified_header(token)
             algorithm = header.get("alg")
-            key = next(
-                (k for s in self._sources if isinstance(algorithm, str) and (k := s.key_for(algorithm, header.get("kid")))),
-                None,
-            )
+            if not isinstance(algorithm, str):
+                raise Unauthenticated(detail="The token's header names no signing algorithm")
+            key = self._key_for(algorithm, header.get("kid"))
             if key is None:
                 raise Unauthenticated(detail="The token's signing algorithm is not accepted")
             claims: Claims = jwt.decode(

@@ -149,9 +149,7 @@ def list_filters(user_id: str, status: str, priority: str | None, q: str | None)
         filters.append(tasks.c.priority == priority)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        filters.append(
-            or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\"))
-        )
+        filters.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
     return filters
 
 

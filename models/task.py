@@ -33,9 +33,7 @@ class Task(TaskBase, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, Identity(), primary_key=True))
-    user_id: str = Field(
-        sa_column=Column(String(255), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: str = Field(sa_column=Column(String(255), ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
     # casefold(title), so that `sort=title` is case-insensitive for every script and orders the same
     # on SQLite and PostgreSQL (both compare it bytewise; PostgreSQL's lower() depends on the locale).
     title_key: str = Field(sa_column=Column(String(), nullable=False))

@@ -1,0 +1,103 @@
+"""Settings: the environment and .env are read in one place, and weak secrets are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from handlers.config import PLACEHOLDER_SECRET, ConfigError, Settings, load_settings, redact_url
+
+STRONG = "k" * 32
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("", "not set"),
+        ("short", "at least 32 bytes"),
+        ("x" * 31, "at least 32 bytes"),
+        (PLACEHOLDER_SECRET, "placeholder"),
+    ],
+)
+def test_weak_secrets_are_refused(secret: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"BETTER_AUTH_SECRET": secret}, dotenv=None)
+
+
+def test_secret_length_counts_bytes() -> None:
+    assert load_settings({"BETTER_AUTH_SECRET": "é" * 16}, dotenv=None).better_auth_secret == "é" * 16
+
+
+def test_placeholder_in_env_example_is_the_one_refused() -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    assert f"BETTER_AUTH_SECRET={PLACEHOLDER_SECRET}" in example.read_text()
+
+
+def test_defaults() -> None:
+    settings = load_settings({"BETTER_AUTH_SECRET": STRONG}, dotenv=None)
+    assert settings.database_url == "sqlite:///./todo.db"
+    assert settings.cors_origins == ("http://localhost:3000",)
+    assert (settings.host, settings.port, settings.log_format) == ("127.0.0.1", 8000, "text")
+    assert settings.validate_responses is False
+
+
+def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"# comment\nBETTER_AUTH_SECRET={STRONG}\nPORT=9000\nHOST='0.0.0.0'\nLOG_FORMAT=json\n")
+    settings = load_settings({"PORT": "9100", "CORS_ORIGINS": "https://a.example, https://b.example"}, dotenv)
+    assert (settings.port, settings.host, settings.log_format) == (9100, "0.0.0.0", "json")
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"CORS_ORIGINS": "*"}, {"PORT": "eighty"}, {"LOG_FORMAT": "xml"}, {"LOG_LEVEL": "LOUD"}],
+)
+def test_invalid_values_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings({"BETTER_AUTH_SECRET": STRONG, **env}, dotenv=None)
+
+
+def test_secret_never_in_repr() -> None:
+    settings = Settings(better_auth_secret=STRONG, database_url="postgresql://u:pw@h/db")
+    assert STRONG not in repr(settings) and "pw" not in repr(settings)
+    assert redact_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+
+
+def test_cli_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "handlers", "serve"],
+        cwd=tmp_path,  # no .env here
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: BETTER_AUTH_SECRET is not set; put a random string of 32+ bytes in .env"
+    ]
+
+
+def test_cli_mints_a_token_for_the_configured_secret(tmp_path: Path) -> None:
+    import jwt
+
+    result = subprocess.run(
+        [sys.executable, "-m", "handlers", "token", "alice"],
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            "BETTER_AUTH_SECRET": STRONG,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    claims = jwt.decode(result.stdout.strip(), STRONG, algorithms=["HS256"])
+    assert claims["sub"] == "alice" and claims["exp"] - claims["iat"] == 3600

@@ -1,0 +1,159 @@
+"""Bad input: always a 4xx problem+json, never a 5xx, and nothing changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
+
+from tests.helpers import assert_problem, auth, create_task
+
+BAD_BODIES: list[tuple[str, Any]] = [
+    ("unknown property", {"title": "x", "owner": "bob"}),
+    ("title missing", {"description": "x"}),
+    ("title null", {"title": None}),
+    ("title empty", {"title": ""}),
+    ("title blank", {"title": " \t\n "}),
+    ("title too long", {"title": "x" * 201}),
+    ("title not a string", {"title": 5}),
+    ("title with NUL", {"title": "a\x00b"}),
+    ("description too long", {"title": "x", "description": "d" * 2001}),
+    ("description with NUL", {"title": "x", "description": "\x00"}),
+    ("description wrong type", {"title": "x", "description": ["d"]}),
+    ("completed not a bool", {"title": "x", "completed": "yes"}),
+    ("completed as int", {"title": "x", "completed": 1}),
+    ("priority unknown", {"title": "x", "priority": "urgent"}),
+    ("priority wrong case", {"title": "x", "priority": "HIGH"}),
+    ("due_date not a date", {"title": "x", "due_date": "tomorrow"}),
+    ("due_date without offset", {"title": "x", "due_date": "2026-01-01T00:00:00"}),
+    ("due_date impossible", {"title": "x", "due_date": "2026-02-30T00:00:00Z"}),
+    ("due_date number", {"title": "x", "due_date": 1767225600}),
+    ("array body", [{"title": "x"}]),
+    ("string body", "x"),
+    ("number body", 5),
+]
+RAW_BODIES: list[tuple[str, bytes]] = [
+    ("broken JSON", b'{"title": "x"'),
+    ("trailing garbage", b'{"title": "x"} x'),
+    ("invalid UTF-8", b'{"title": "\xff\xfe"}'),
+    ("lone surrogate", b'{"title": "\\ud800"}'),
+    ("NaN", b'{"title": "x", "completed": NaN}'),
+    ("deep nesting", b"[" * 100_000),
+    ("JSON null", b"null"),
+    ("empty body", b""),
+]
+
+
+def count_tasks(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM tasks")).scalar_one())
+
+
+@pytest.mark.parametrize(("case", "body"), BAD_BODIES, ids=[c for c, _ in BAD_BODIES])
+def test_bad_create_bodies_are_400(client: TestClient, engine: Engine, case: str, body: Any) -> None:
+    assert_problem(client.post("/api/alice/tasks", json=body, headers=auth()), 400)
+    assert count_tasks(engine) == 0
+
+
+@pytest.mark.parametrize(("case", "raw"), RAW_BODIES, ids=[c for c, _ in RAW_BODIES])
+def test_malformed_create_bodies_are_400(client: TestClient, engine: Engine, case: str, raw: bytes) -> None:
+    headers = {**auth(), "Content-Type": "application/json"}
+    assert_problem(client.post("/api/alice/tasks", content=raw, headers=headers), 400)
+    assert count_tasks(engine) == 0
+
+
+BAD_UPDATES: list[tuple[str, Any]] = [
+    *[(c, b) for c, b in BAD_BODIES if c not in ("title missing",)],
+    ("empty object", {}),
+]
+
+
+@pytest.mark.parametrize(("case", "body"), BAD_UPDATES, ids=[c for c, _ in BAD_UPDATES])
+def test_bad_update_bodies_are_400_and_change_nothing(client: TestClient, case: str, body: Any) -> None:
+    task = create_task(client, title="Keep me", description="as is")
+    assert_problem(client.put(f"/api/alice/tasks/{task['id']}", json=body, headers=auth()), 400)
+    assert client.get(f"/api/alice/tasks/{task['id']}", headers=auth()).json() == task
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"completed": None}, {"completed": "true"}, {"completed": True, "x": 1}, [True], "null"]
+)
+def test_bad_completion_bodies_are_400(client: TestClient, body: Any) -> None:
+    task = create_task(client)
+    response = client.patch(f"/api/alice/tasks/{task['id']}/complete", json=body, headers=auth())
+    assert_problem(response, 400)
+    assert client.get(f"/api/alice/tasks/{task['id']}", headers=auth()).json() == task
+
+
+@pytest.mark.parametrize(
+    "task_id",
+    ["abc", "0", "-1", "1.5", "1e3", "9223372036854775808", "99999999999999999999999", "%00", "true"],
+)
+@pytest.mark.parametrize(("method", "suffix"), [("GET", ""), ("PUT", ""), ("DELETE", ""), ("PATCH", "/complete")])
+def test_bad_task_ids_are_400(client: TestClient, method: str, suffix: str, task_id: str) -> None:
+    body = {"title": "x"} if method == "PUT" else None
+    response = client.request(method, f"/api/alice/tasks/{task_id}{suffix}", json=body, headers=auth())
+    assert_problem(response, 400)
+
+
+def test_largest_id_is_a_plain_404(client: TestClient) -> None:
+    assert_problem(client.get("/api/alice/tasks/9223372036854775807", headers=auth()), 404)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0", "limit=501", "limit=-1", "limit=abc", "offset=-1", "offset=1.5",
+        "offset=9223372036854775808", "status=done", "priority=urgent", "sort=name", "sort=-", "sort=title,",
+        "sort=TITLE", "q=", "q=" + "x" * 201, "q=%00",
+    ],
+)  # fmt: skip
+def test_bad_list_queries_are_400(client: TestClient, query: str) -> None:
+    assert_problem(client.get(f"/api/alice/tasks?{query}", headers=auth()), 400)
+
+
+def test_huge_offset_is_an_empty_page(client: TestClient) -> None:
+    create_task(client)
+    response = client.get("/api/alice/tasks?offset=9223372036854775807", headers=auth())
+    assert response.status_code == 200 and response.json() == []
+    assert response.headers["X-Total-Count"] == "1"
+
+
+def test_non_json_body_is_415(client: TestClient, engine: Engine) -> None:
+    headers = {**auth(), "Content-Type": "text/plain"}
+    assert_problem(client.post("/api/alice/tasks", content=b"title", headers=headers), 415)
+    form = client.post("/api/alice/tasks", data={"title": "x"}, headers=auth())
+    assert_problem(form, 415)
+    assert count_tasks(engine) == 0
+
+
+def test_unknown_route_is_404(client: TestClient) -> None:
+    assert_problem(client.get("/api/alice/notes", headers=auth()), 404)
+    assert_problem(client.get("/nothing"), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/api/alice/tasks", "GET, POST"),
+        ("PATCH", "/api/alice/tasks/1", "DELETE, GET, PUT"),
+        ("POST", "/api/alice/tasks/1", "DELETE, GET, PUT"),
+        ("GET", "/api/alice/tasks/1/complete", "PATCH"),
+        ("POST", "/api/health", "GET"),
+    ],
+)
+def test_wrong_method_is_405_with_full_allow(client: TestClient, method: str, path: str, allow: str) -> None:
+    response = client.request(method, path, headers=auth())
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == allow
+
+
+def test_errors_leak_no_internals(client: TestClient) -> None:
+    response = client.post(
+        "/api/alice/tasks", content=b'{"title": "\xff"}', headers={**auth(), "Content-Type": "application/json"}
+    )
+    body = response.text
+    for leak in ("Traceback", "sqlalchemy", "psycopg2", "SELECT", "INSERT", 'File "'):
+        assert leak not in body

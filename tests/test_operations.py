@@ -1,0 +1,62 @@
+"""Health when the database is away, and what the logs say (and never say)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from starlette.testclient import TestClient
+
+from handlers.app import create_app
+from handlers.config import Settings
+from tests.helpers import SECRET, assert_problem, auth, create_task, token
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_database_is_503_with_retry_after() -> None:
+    url = f"postgresql://postgres@127.0.0.1:{closed_port()}/nothing"
+    settings = Settings(better_auth_secret=SECRET, database_url=url, db_connect_timeout=2)
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/api/health")
+        assert_problem(health, 503)
+        assert health.headers["Retry-After"].isdigit()
+        tasks = client.get("/api/alice/tasks", headers=auth())
+        assert_problem(tasks, 503)
+        assert "127.0.0.1" not in tasks.text and "psycopg2" not in tasks.text
+
+
+def test_writes_are_logged_with_ids_and_tokens_never_are(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    headers = {**auth(), "X-Request-ID": "req-42"}
+    task = client.post("/api/alice/tasks", json={"title": "x"}, headers=headers).json()
+    client.put(f"/api/alice/tasks/{task['id']}", json={"title": "y"}, headers=headers)
+    client.patch(f"/api/alice/tasks/{task['id']}/complete", headers=headers)
+    client.delete(f"/api/alice/tasks/{task['id']}", headers=headers)
+    client.get("/api/alice/tasks", headers={"Authorization": "Bearer " + token(secret="wrong-" + "w" * 40)})
+    writes = [r for r in caplog.records if r.name == "handlers.tasks"]
+    assert [r.getMessage() for r in writes] == [
+        "task created", "task updated", "task completion toggled", "task deleted",
+    ]  # fmt: skip
+    for record in writes:
+        assert (record.user_id, record.task_id, record.request_id) == ("alice", task["id"], "req-42")  # type: ignore[attr-defined]
+    everything = caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert SECRET not in everything
+    assert headers["Authorization"].split()[1] not in everything
+    assert "Bearer" not in everything
+
+
+def test_json_log_lines(capsys: pytest.CaptureFixture[str], database_url: str, engine: object) -> None:
+    settings = Settings(better_auth_secret=SECRET, database_url=database_url, log_format="json")
+    with TestClient(create_app(settings)) as client:
+        create_task(client)
+    import json
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    created = next(line for line in lines if line["message"] == "task created")
+    assert created["user_id"] == "alice" and created["level"] == "INFO" and len(created["request_id"]) == 32
