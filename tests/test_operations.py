@@ -60,3 +60,29 @@ def test_json_log_lines(capsys: pytest.CaptureFixture[str], database_url: str, e
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     created = next(line for line in lines if line["message"] == "task created")
     assert created["user_id"] == "alice" and created["level"] == "INFO" and len(created["request_id"]) == 32
+
+
+def test_postgres_url_options_reach_the_driver(database_url: str) -> None:
+    """Neon URLs carry `sslmode=require`; it must reach libpq. This server has no TLS, so requiring it
+    fails (503) while `prefer` connects: proof the option is passed, not dropped."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    for sslmode, status in (("require", 503), ("prefer", 200)):
+        settings = Settings(better_auth_secret=SECRET, database_url=f"{database_url}?sslmode={sslmode}")
+        with TestClient(create_app(settings)) as client:
+            assert client.get("/api/health").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h/db?sslmode=require", "postgresql+psycopg2://u:p@h/db?sslmode=require"),
+        ("postgresql://u@h/db", "postgresql+psycopg2://u@h/db"),
+        ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
+        ("sqlite:///./todo.db", "sqlite:///./todo.db"),
+    ],
+)
+def test_database_urls_are_normalized_for_psycopg2(given: str, expected: str) -> None:
+    from models.db import normalize_url
+
+    assert normalize_url(given) == expected
