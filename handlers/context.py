@@ -6,7 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from connexion import request
+from connexion.context import scope as current_scope
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +28,7 @@ class AppContext:
 
 def current() -> AppContext:
     """The app context of the request being handled."""
-    context: AppContext = request.scope["task_api"]
+    context: AppContext = current_scope["task_api"]
     return context
 
 

@@ -10,6 +10,8 @@ from connexion.exceptions import OAuthProblem, ProblemException
 from connexion.http_facts import HTTP_STATUS_CODES
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -108,16 +110,7 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """True for connection failures, dropped connections and an exhausted pool."""
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    if isinstance(exc, PoolTimeout):
+    """Connection failures, dropped connections, an exhausted pool, a locked SQLite file."""
+    if isinstance(exc, PoolTimeout | OperationalError):
         return True
-    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_operational(exc))
-
-
-def _is_operational(exc: BaseException) -> bool:
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(exc, OperationalError)
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
