@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         spec,
         base_path=BASE_PATH,
         pythonic_params=True,  # the `id` path parameter arrives as `id_`
+        strict_validation=True,  # a misspelt query parameter (`?stauts=`) is a 400, not silently ignored
         validate_responses=settings.validate_responses,
         validator_map={
             **VALIDATOR_MAP,

@@ -10,6 +10,13 @@ from handlers.problems import BadRequest
 
 Claims = dict[str, Any]
 
+# White space as the spec's Title pattern spells it: the union of ECMAScript's and Python's `\s`, so
+# the validator, client-side validators and this code agree on what a blank title is.
+WHITE_SPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
 # RFC 3339 section 5.6, as the spec's `format: date-time` checker accepts it (`T`/`Z` in any case).
 RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
@@ -20,7 +27,7 @@ def task_fields(body: dict[str, Any]) -> dict[str, Any]:
     """The body's task fields, cleaned: `title` trimmed (blank is 400), `due_date` parsed to UTC."""
     fields = dict(body)
     if "title" in fields:
-        fields["title"] = fields["title"].strip()
+        fields["title"] = fields["title"].strip(WHITE_SPACE)
         if not fields["title"]:
             raise BadRequest("'title' must not be blank")
     if fields.get("due_date") is not None:

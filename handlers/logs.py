@@ -19,11 +19,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# Control characters in a message (a client's input quoted in it, say) would let a caller forge log lines.
+_ESCAPES = {code: f"\\x{code:02x}" for code in range(32)} | {0x7F: "\\x7f"}
+
+
 class TextFormatter(logging.Formatter):
+    """`time LEVEL logger [request id] message key=value…` on one line; a traceback follows it."""
+
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extra = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
-        return f"{line} {extra}" if extra else line
+        extra = "".join(f" {k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
+        line = f"{self.formatTime(record)} {record.levelname} {record.name} [{getattr(record, 'request_id', '-')}] "
+        line += (record.getMessage() + extra).translate(_ESCAPES)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,7 +56,7 @@ def configure_logging(level: str, fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

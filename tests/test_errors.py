@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
+from handlers.inputs import WHITE_SPACE
 from tests.helpers import assert_problem, auth, create_task
 
 BAD_BODIES: list[tuple[str, Any]] = [
@@ -157,3 +161,38 @@ def test_errors_leak_no_internals(client: TestClient) -> None:
     body = response.text
     for leak in ("Traceback", "sqlalchemy", "psycopg2", "SELECT", "INSERT", 'File "'):
         assert leak not in body
+
+
+def title_pattern() -> re.Pattern[str]:
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
+    return re.compile(spec["components"]["schemas"]["Title"]["pattern"])
+
+
+# ECMAScript's \s (WhiteSpace and LineTerminator), which client-side validators of the spec use.
+ECMA_WHITE_SPACE = "\t\n\v\f\r \xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(
+    map(chr, range(0x2000, 0x200B))
+)
+
+
+def test_spec_and_code_agree_on_white_space() -> None:
+    pattern = title_pattern()
+    for code in range(1, 0x10000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        assert bool(pattern.search(char)) == (char not in WHITE_SPACE), hex(code)
+        assert not (char.isspace() or char in ECMA_WHITE_SPACE) or char in WHITE_SPACE, hex(code)
+
+
+@pytest.mark.parametrize("blank", ["\x1f", "\x85", "\ufeff", "\u3000", "\t \n", "\u2028\xa0"])
+def test_titles_of_any_white_space_are_blank(client: TestClient, blank: str) -> None:
+    assert_problem(client.post("/api/alice/tasks", json={"title": blank}, headers=auth()), 400)
+
+
+def test_every_kind_of_white_space_is_stripped(client: TestClient) -> None:
+    assert create_task(client, title="\ufeff\x1c Buy milk\u3000\x85")["title"] == "Buy milk"
+
+
+@pytest.mark.parametrize("query", ["stauts=pending", "]q=x", "q=x&extra=1"])
+def test_unknown_query_parameters_are_400(client: TestClient, query: str) -> None:
+    assert_problem(client.get(f"/api/alice/tasks?{query}", headers=auth()), 400)

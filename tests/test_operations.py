@@ -86,3 +86,12 @@ def test_database_urls_are_normalized_for_psycopg2(given: str, expected: str) ->
     from models.db import normalize_url
 
     assert normalize_url(given) == expected
+
+
+def test_text_log_lines_cannot_be_forged() -> None:
+    from handlers.logs import TextFormatter
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "bad key %s", ("k\r\nFAKE ERROR line",), None)
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "\r" not in line
+    assert line.endswith("bad key k\\x0d\\x0aFAKE ERROR line")
