@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import starlette.convertors
+import starlette.routing
 from connexion.exceptions import BadRequestProblem
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.validators import JSONRequestBodyValidator
@@ -66,10 +67,18 @@ class AnySegmentConvertor(starlette.convertors.Convertor[str]):
 
 
 class LenientRoutingMiddleware(RoutingMiddleware):
-    """Connexion's routing, with integer path parameters matched as any segment."""
+    """Connexion's routing, with integer path parameters matched as any segment, and no redirect for a
+    trailing slash (Starlette would answer 307 with a Location built from the client's Host header)."""
 
     def __init__(self, app: ASGIApp) -> None:
         super().__init__(app)
         # Connexion registers its digits-only "int" convertor in the line above; routes are compiled
         # later, when the API is added, so they pick up this one.
         starlette.convertors.register_url_convertor("int", AnySegmentConvertor())
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        self.router.redirect_slashes = False
+        for route in self.router.routes:
+            if isinstance(route, starlette.routing.Mount) and isinstance(route.app, starlette.routing.Router):
+                route.app.redirect_slashes = False

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
+MAX_DETAIL_LENGTH = 300
 
 
 class BadRequest(ProblemException):
@@ -56,7 +57,10 @@ def problem_response(
         )
     if status == 503:
         headers["Retry-After"] = RETRY_AFTER_SECONDS
-    return problem(status=status, title=title, detail=detail or title, headers=headers)
+    detail = detail or title
+    if len(detail) > MAX_DETAIL_LENGTH:  # validation messages quote the offending value, however large
+        detail = detail[:MAX_DETAIL_LENGTH] + "…"
+    return problem(status=status, title=title, detail=detail, headers=headers)
 
 
 class AllowedMethods:
@@ -67,7 +71,10 @@ class AllowedMethods:
         self._routes: list[tuple[re.Pattern[str], str]] = []
         for path, item in paths.items():
             regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base_path + path))
-            methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
+            methods = {m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"}}
+            if "GET" in methods:
+                methods.add("HEAD")  # Starlette answers HEAD wherever GET is routed
+            methods = sorted(methods)
             self._routes.append((re.compile(f"^{regex}$"), ", ".join(methods)))
 
     def for_path(self, path: str) -> str | None:

@@ -141,11 +141,11 @@ def test_unknown_route_is_404(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", "/api/alice/tasks", "GET, POST"),
-        ("PATCH", "/api/alice/tasks/1", "DELETE, GET, PUT"),
-        ("POST", "/api/alice/tasks/1", "DELETE, GET, PUT"),
+        ("DELETE", "/api/alice/tasks", "GET, HEAD, POST"),
+        ("PATCH", "/api/alice/tasks/1", "DELETE, GET, HEAD, PUT"),
+        ("POST", "/api/alice/tasks/1", "DELETE, GET, HEAD, PUT"),
         ("GET", "/api/alice/tasks/1/complete", "PATCH"),
-        ("POST", "/api/health", "GET"),
+        ("POST", "/api/health", "GET, HEAD"),
     ],
 )
 def test_wrong_method_is_405_with_full_allow(client: TestClient, method: str, path: str, allow: str) -> None:
@@ -163,9 +163,14 @@ def test_errors_leak_no_internals(client: TestClient) -> None:
         assert leak not in body
 
 
-def title_pattern() -> re.Pattern[str]:
+def spec_schema(name: str) -> dict[str, Any]:
     spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
-    return re.compile(spec["components"]["schemas"]["Title"]["pattern"])
+    schema: dict[str, Any] = spec["components"]["schemas"][name]
+    return schema
+
+
+def title_pattern() -> re.Pattern[str]:
+    return re.compile(spec_schema("Title")["pattern"])
 
 
 # ECMAScript's \s (WhiteSpace and LineTerminator), which client-side validators of the spec use.
@@ -196,3 +201,43 @@ def test_every_kind_of_white_space_is_stripped(client: TestClient) -> None:
 @pytest.mark.parametrize("query", ["stauts=pending", "]q=x", "q=x&extra=1"])
 def test_unknown_query_parameters_are_400(client: TestClient, query: str) -> None:
     assert_problem(client.get(f"/api/alice/tasks?{query}", headers=auth()), 400)
+
+
+def test_spec_and_token_check_agree_on_user_ids() -> None:
+    from handlers.security import USER_ID
+
+    schema = spec_schema("UserId")
+    pattern = re.compile(schema["pattern"])
+    for code in range(1, 0x10000):
+        if not 0xD800 <= code <= 0xDFFF:
+            char = chr(code)
+            assert bool(pattern.search(f"a{char}b")) == bool(USER_ID.match(f"a{char}b")), hex(code)
+    assert schema["maxLength"] == 255
+    assert USER_ID.match("x" * 255) and not USER_ID.match("x" * 256)
+
+
+@pytest.mark.parametrize("sub", ["a\nb", "a/b", "\x7f", "x" * 256])
+def test_tokens_for_unroutable_user_ids_are_401(client: TestClient, sub: str) -> None:
+    assert_problem(client.get("/api/alice/tasks", headers=auth(sub)), 401)
+
+
+def test_unroutable_paths_are_404_not_redirects(client: TestClient) -> None:
+    assert_problem(client.get("/api/alice/tasks/", headers=auth()), 404)
+    assert_problem(client.get("/api/a%0Ab/tasks", headers=auth()), 404)
+    assert_problem(client.get("/api/alice/tasks/1/complete/", headers=auth()), 404)
+
+
+def test_head_is_get_without_a_body(client: TestClient) -> None:
+    create_task(client)
+    response = client.head("/api/alice/tasks", headers=auth())
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["X-Total-Count"] == "1"
+    assert client.head("/api/alice/tasks").status_code == 401
+
+
+def test_problem_details_stay_short(client: TestClient) -> None:
+    response = client.post("/api/alice/tasks", json={"title": "x", "description": "d" * 70_000}, headers=auth())
+    problem = assert_problem(response, 400)
+    assert len(problem["detail"]) <= 301
+    assert len(response.content) < 1000
