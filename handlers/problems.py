@@ -74,8 +74,7 @@ class AllowedMethods:
             methods = {m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"}}
             if "GET" in methods:
                 methods.add("HEAD")  # Starlette answers HEAD wherever GET is routed
-            methods = sorted(methods)
-            self._routes.append((re.compile(f"^{regex}$"), ", ".join(methods)))
+            self._routes.append((re.compile(f"^{regex}$"), ", ".join(sorted(methods))))
 
     def for_path(self, path: str) -> str | None:
         return next((allow for regex, allow in self._routes if regex.match(path)), None)
