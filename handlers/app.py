@@ -17,10 +17,11 @@ from starlette.middleware.cors import CORSMiddleware
 
 from handlers.config import Settings, load_settings
 from handlers.context import AppContext, RequestContextMiddleware
-from handlers.http import LenientRoutingMiddleware, StrictJSONBodyValidator
+from handlers.http import LenientRoutingMiddleware
 from handlers.logs import configure_logging
 from handlers.problems import AllowedMethods, make_error_handlers
 from handlers.security import SharedSecret, TokenVerifier
+from handlers.validation import SpecParameterValidator, StrictJSONBodyValidator
 from models.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         validate_responses=settings.validate_responses,
         validator_map={
             **VALIDATOR_MAP,
+            "parameter": SpecParameterValidator,
             "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": StrictJSONBodyValidator}),
         },
     )

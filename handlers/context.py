@@ -46,7 +46,7 @@ class RequestContextMiddleware:
             return
         scope["task_api"] = self.context
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = given if SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:

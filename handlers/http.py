@@ -1,19 +1,16 @@
-"""HTTP plumbing around Connexion: JSON in and out with orjson, and routing that lets bad ids reach
+"""HTTP plumbing around Connexion: JSON responses with orjson, and routing that lets bad ids reach
 the validator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 import starlette.convertors
 import starlette.routing
-from connexion.exceptions import BadRequestProblem
 from connexion.middleware.routing import RoutingMiddleware
-from connexion.validators import JSONRequestBodyValidator
 from starlette.responses import Response
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp
 
 from handlers.logs import request_id_var
 
@@ -27,30 +24,6 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def empty_response(status: int = 204) -> Response:
     return Response(status_code=status, headers={"X-Request-ID": request_id_var.get()})
-
-
-class StrictJSONBodyValidator(JSONRequestBodyValidator):
-    """Parses request bodies with orjson, which rejects what the standard library lets through to a
-    500 later: invalid UTF-8, lone surrogates (unencodable for the database), NaN/Infinity, and nesting
-    deep enough to raise RecursionError."""
-
-    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
-        raw = b"".join([chunk async for chunk in stream])
-        if not raw:
-            return None
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequestProblem(detail=f"The body is not valid JSON: {exc.msg}") from None
-        if body is None:
-            raise BadRequestProblem(detail="The body must be a JSON object, not null")
-        return body
-
-    def _validate(self, body: Any) -> dict[str, Any] | None:
-        if body is None and not self._required:
-            return None  # an optional body that was not sent (PATCH .../complete toggles)
-        result: dict[str, Any] | None = super()._validate(body)
-        return result
 
 
 class AnySegmentConvertor(starlette.convertors.Convertor[str]):

@@ -36,7 +36,7 @@ def task_fields(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_datetime(value: str, name: str) -> datetime:
-    match = RFC3339.match(value)
+    match = RFC3339.fullmatch(value)
     if not match:
         raise BadRequest(f"'{name}' must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T17:00:00Z")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()

@@ -20,7 +20,7 @@ from handlers.problems import Forbidden, Unauthenticated
 LEEWAY_SECONDS = 30
 # The spec's UserId: 1-255 characters, none of them a control character or `/` (neither can be
 # routed as one path segment). A `sub` outside it could never reach its own tasks.
-USER_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,255}$")
+USER_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,255}")
 
 Claims = dict[str, Any]
 
@@ -80,7 +80,7 @@ class TokenVerifier:
         except jwt.InvalidTokenError:
             raise Unauthenticated(detail="The token is malformed or its signature does not verify") from None
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not USER_ID.match(sub):
+        if not isinstance(sub, str) or not USER_ID.fullmatch(sub):  # not `^…$`: `$` allows a final newline
             raise Unauthenticated(detail="The token's 'sub' claim is not a valid user id")
         return claims
 
