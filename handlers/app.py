@@ -13,6 +13,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.validators import VALIDATOR_MAP
+from sqlalchemy import Engine
 from starlette.middleware.cors import CORSMiddleware
 
 from handlers.config import Settings, load_settings
@@ -33,23 +34,12 @@ EXPOSED_HEADERS = ["Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-A
 def create_app(settings: Settings | None = None) -> AsyncApp:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    engine = make_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
-        pool_recycle=settings.db_pool_recycle,
-        connect_timeout=settings.db_connect_timeout,
-    )
-    verifier = TokenVerifier(
-        [SharedSecret(settings.better_auth_secret)], issuer=settings.jwt_issuer, audience=settings.jwt_audience
-    )
-    context = AppContext(settings=settings, engine=engine, verifier=verifier)
+    context = AppContext(settings=settings, engine=engine_for(settings), verifier=verifier_for(settings))
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         yield
-        engine.dispose()  # close pooled connections on shutdown
+        context.engine.dispose()  # close pooled connections on shutdown
 
     spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
     middlewares = [
@@ -81,3 +71,20 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
         app.add_error_handler(exc_class, handler)
     return app
+
+
+def engine_for(settings: Settings) -> Engine:
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_recycle=settings.db_pool_recycle,
+        connect_timeout=settings.db_connect_timeout,
+    )
+
+
+def verifier_for(settings: Settings) -> TokenVerifier:
+    """Today one key source, the shared HS256 secret; a JWKS source (Better Auth's jwt plugin) joins it here."""
+    sources = [SharedSecret(settings.better_auth_secret)]
+    return TokenVerifier(sources, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
