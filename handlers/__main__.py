@@ -10,6 +10,7 @@ import jwt
 import uvicorn
 
 from handlers.config import ConfigError, Settings, load_settings
+from handlers.logs import configure_logging
 
 
 def mint_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         print(mint_token(settings, args.user))
         return 0
+    configure_logging(settings.log_level, settings.log_format)
     base = f"http://{settings.host}:{settings.port}/api"
     print(f"Task API on {base}  (Swagger UI: {base}/ui/)", flush=True)
     uvicorn.run(
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through the app's handler: one format for the whole stream
         server_header=False,  # no version banner
         proxy_headers=False,
     )

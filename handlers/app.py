@@ -18,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from handlers.config import Settings, load_settings
 from handlers.context import AppContext, RequestContextMiddleware
-from handlers.http import LenientRoutingMiddleware
+from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
 from handlers.logs import configure_logging
 from handlers.problems import AllowedMethods, make_error_handlers
 from handlers.security import SharedSecret, TokenVerifier
@@ -63,11 +63,13 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         position=MiddlewarePosition.BEFORE_EXCEPTION,  # so error responses carry CORS headers too
         allow_origins=list(settings.cors_origins),
         allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["*"],  # echo what the browser asks for (tracing headers included); origins stay listed
         expose_headers=EXPOSED_HEADERS,
     )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
+    # After the token and user checks (401/403 come first), before body validation.
+    app.add_middleware(RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
         app.add_error_handler(exc_class, handler)
     return app

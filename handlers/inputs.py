@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from handlers.problems import BadRequest
-
-Claims = dict[str, Any]
+from handlers.security import Claims
 
 # White space as the spec's Title pattern spells it: the union of ECMAScript's and Python's `\s`, so
 # the validator, client-side validators and this code agree on what a blank title is.

@@ -39,6 +39,16 @@ class NotFound(ProblemException):
         super().__init__(status=404, title="Not Found", detail=detail)
 
 
+class PayloadTooLarge(ProblemException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=413, title="Content Too Large", detail=detail)
+
+
+class UnsupportedMediaType(ProblemException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=415, title="Unsupported Media Type", detail=detail)
+
+
 class ServiceUnavailable(ProblemException):
     def __init__(self, detail: str) -> None:
         super().__init__(status=503, title="Service Unavailable", detail=detail)

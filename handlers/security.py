@@ -75,6 +75,8 @@ class TokenVerifier:
             raise Unauthenticated(detail="The token has expired") from None
         except jwt.ImmatureSignatureError:
             raise Unauthenticated(detail="The token is not valid yet") from None
+        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
+            raise Unauthenticated(detail="The token was issued by or for another party") from None
         except jwt.MissingRequiredClaimError as exc:
             raise Unauthenticated(detail=f"The token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:

@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from handlers.context import current
 from handlers.http import empty_response, json_response
-from handlers.inputs import Claims, claim_text, task_fields
+from handlers.inputs import claim_text, task_fields
 from handlers.problems import NotFound
-from models import queries
+from handlers.security import Claims
+from models import listing, queries
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,12 @@ def list_tasks(
     offset: int = 0,
 ) -> Response:
     keys = list(dict.fromkeys(sort.split(",")).keys())  # a repeated key adds nothing
-    filters = queries.list_filters(user_id, status, priority, q)
+    filters = listing.list_filters(user_id, status, priority, q)
     with current().engine.connect() as conn:
-        rows = queries.list_tasks(conn, filters, keys, limit, offset)
+        rows = listing.list_tasks(conn, filters, keys, limit, offset)
         # A short, non-empty (or first) page tells the total without a COUNT over all matches.
         short_page = len(rows) < limit and (rows or offset == 0)
-        total = offset + len(rows) if short_page else queries.count_tasks(conn, filters)
+        total = offset + len(rows) if short_page else listing.count_tasks(conn, filters)
     headers = {"X-Total-Count": str(total)}
     params = {"status": status, "priority": priority, "q": q, "sort": sort, "limit": limit}
     if link := page_links(f"/api/{quote(user_id, safe='')}/tasks", params, offset, limit, total):

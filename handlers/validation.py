@@ -20,6 +20,7 @@ from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
+from starlette.datastructures import QueryParams
 from starlette.types import Scope
 
 FORMAT_CHECKER = Draft4Validator.FORMAT_CHECKER
@@ -42,9 +43,27 @@ ParameterSchemaValidator = extend(Draft4Validator, {"pattern": ecma_pattern})  #
 BodySchemaValidator = extend(Draft4RequestValidator, {"pattern": ecma_pattern})  # type: ignore[no-untyped-call]
 
 
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
+
+
 class SpecParameterValidator(ParameterValidator):
     """Connexion's parameter validation with ECMA patterns, and one schema validator per parameter
-    instead of a deep copy and a new validator on every request."""
+    instead of a deep copy and a new validator on every request.
+
+    Connexion validates integers after Python's int(), which also takes "+1", " 1", "1_0" and
+    non-ASCII digits; here the raw text must be ASCII digits, and a parameter may be given once."""
+
+    def validate_request(self, request: Any) -> None:
+        raw_query = QueryParams(request.scope.get("query_string", b""))
+        raw_path = request.scope.get("path_params", {})
+        for param in [*self.parameters.get("path", []), *self.parameters.get("query", [])]:
+            name, where = param["name"], param["in"]
+            values = raw_query.getlist(name) if where == "query" else [raw_path[name]] if name in raw_path else []
+            if len(values) > 1:
+                raise BadRequestProblem(detail=f"The {where} parameter '{name}' is given more than once")
+            if values and param["schema"].get("type") == "integer" and not ASCII_INTEGER.fullmatch(values[0]):
+                raise BadRequestProblem(detail=f"The {where} parameter '{name}' must be an integer, not {values[0]!r}")
+        super().validate_request(request)
 
     _validators: dict[int, tuple[dict[str, Any], Validator]] = {}  # noqa: RUF012 (a process-wide cache)
 

@@ -50,5 +50,11 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")  # ON DELETE CASCADE needs it
         cursor.execute("PRAGMA journal_mode = WAL")  # readers do not wait for a writer
         cursor.close()
+        # SQLite's lower() (behind ILIKE) folds ASCII only; PostgreSQL's folds every script.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     return engine
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

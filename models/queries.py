@@ -7,14 +7,13 @@ requests cannot interleave a read-modify-write.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     bindparam,
     case,
     delete,
@@ -42,7 +41,6 @@ PUBLIC_COLUMNS = (
 OWNED = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id"))
 GET_TASK = select(*PUBLIC_COLUMNS).where(*OWNED)
 DELETE_TASK = delete(tasks).where(*OWNED).returning(tasks.c.id)
-PRIORITY_RANK = case({"low": 0, "medium": 1, "high": 2}, value=tasks.c.priority)
 
 Row = dict[str, Any]
 
@@ -60,11 +58,12 @@ def upsert_user(conn: Connection, user_id: str, email: str | None, name: str | N
     """Create the user's row on first sight, refresh email/name when the token's claims changed."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(users).values(id=user_id, email=email, name=name, created_at=utc_now())
-    changed = or_(
-        users.c.email.is_distinct_from(stmt.excluded.email), users.c.name.is_distinct_from(stmt.excluded.name)
-    )
+    # A token without the claim (one minted by `make token`, say) keeps what is known.
+    new_email = func.coalesce(stmt.excluded.email, users.c.email)
+    new_name = func.coalesce(stmt.excluded.name, users.c.name)
+    changed = or_(users.c.email.is_distinct_from(new_email), users.c.name.is_distinct_from(new_name))
     stmt = stmt.on_conflict_do_update(
-        index_elements=[users.c.id], set_={"email": stmt.excluded.email, "name": stmt.excluded.name}, where=changed
+        index_elements=[users.c.id], set_={"email": new_email, "name": new_name}, where=changed
     )
     conn.execute(stmt)
 
@@ -116,51 +115,3 @@ def _completed_at(completed: bool, now: datetime) -> ColumnElement[Any] | None:
 
 def delete_task(conn: Connection, user_id: str, task_id: int) -> bool:
     return conn.execute(DELETE_TASK, {"task_id": task_id, "owner_id": user_id}).first() is not None
-
-
-SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
-    "created": tasks.c.created_at,
-    "updated": tasks.c.updated_at,
-    "title": tasks.c.title_key,
-    "due_date": tasks.c.due_date,
-    "priority": PRIORITY_RANK,
-}
-
-
-def order_by(keys: Sequence[str], dialect: str) -> list[ColumnElement[Any]]:
-    """ORDER BY for `sort` keys like ["-priority", "due_date"], then `id` in the first key's direction."""
-    clauses: list[ColumnElement[Any]] = []
-    for key in keys:
-        name = key.lstrip("-")
-        column = SORT_COLUMNS[name]
-        if name == "title" and dialect == "postgresql":
-            column = column.collate("C")  # bytewise, as SQLite compares
-        clause = column.desc() if key.startswith("-") else column.asc()
-        clauses.append(clause.nulls_last() if name == "due_date" else clause)
-    clauses.append(tasks.c.id.desc() if keys[0].startswith("-") else tasks.c.id.asc())
-    return clauses
-
-
-def list_filters(user_id: str, status: str, priority: str | None, q: str | None) -> list[ColumnElement[bool]]:
-    filters: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
-    if status != "all":
-        filters.append(tasks.c.completed == (status == "completed"))
-    if priority:
-        filters.append(tasks.c.priority == priority)
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        filters.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
-    return filters
-
-
-def list_tasks(
-    conn: Connection, filters: list[ColumnElement[bool]], keys: Sequence[str], limit: int, offset: int
-) -> list[Row]:
-    stmt: Select[Any] = (
-        select(*PUBLIC_COLUMNS).where(*filters).order_by(*order_by(keys, conn.dialect.name)).limit(limit).offset(offset)
-    )
-    return [dict(row) for row in conn.execute(stmt).mappings()]
-
-
-def count_tasks(conn: Connection, filters: list[ColumnElement[bool]]) -> int:
-    return int(conn.execute(select(func.count()).select_from(tasks).where(*filters)).scalar_one())

@@ -137,7 +137,14 @@ def test_issuer_and_audience_are_required_when_configured(database_url: str, eng
                        {"iss": "https://evil.example", "aud": "https://api.example"},
                        {"iss": "https://app.example", "aud": "https://other.example"}):  # fmt: skip
             assert_problem(client.get("/api/alice/tasks", headers=auth(**claims)), 401)
+        wrong = auth(iss="https://evil.example", aud="https://api.example")
+        assert "another party" in assert_problem(client.get("/api/alice/tasks", headers=wrong), 401)["detail"]
 
 
 def test_audience_claim_is_ignored_when_not_configured(client: TestClient) -> None:
     assert client.get("/api/alice/tasks", headers=auth(aud="http://localhost:3000")).status_code == 200
+
+
+@pytest.mark.parametrize("claims", [{"nbf": NOW + 20}, {"iat": NOW + 20}])
+def test_leeway_accepts_slightly_early_tokens(client: TestClient, claims: dict[str, int]) -> None:
+    assert client.get("/api/alice/tasks", headers=auth(**claims)).status_code == 200

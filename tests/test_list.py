@@ -157,3 +157,12 @@ def test_list_shows_only_the_users_tasks(client: TestClient) -> None:
     create_task(client, "bob", title="theirs")
     assert [t["title"] for t in listed(client, "", "alice")] == ["mine"]
     assert [t["title"] for t in listed(client, "?q=theirs", "alice")] == []
+
+
+def test_q_folds_case_beyond_ascii(client: TestClient) -> None:
+    create_task(client, title="Éclair au café")
+    create_task(client, title="other", description="ΣΟΦΙΑ")
+    assert titles(client, "?q=%C3%89CLAIR") == ["Éclair au café"]  # ÉCLAIR
+    assert titles(client, "?q=%C3%A9clair") == ["Éclair au café"]  # éclair
+    assert titles(client, "?q=CAF%C3%89") == ["Éclair au café"]  # CAFÉ
+    assert titles(client, "?q=%CF%83%CE%BF%CF%86") == ["other"]  # σοφ

@@ -187,3 +187,45 @@ def test_swagger_ui_and_spec_are_served(client: TestClient) -> None:
     spec = client.get("/api/openapi.json").json()
     assert spec["openapi"] == "3.0.3"
     assert "/{user_id}/tasks/{id}/complete" in spec["paths"]
+
+
+def test_ids_of_deleted_tasks_are_never_reused(client: TestClient) -> None:
+    first = create_task(client)
+    newest = create_task(client)
+    client.delete(f"/api/alice/tasks/{newest['id']}", headers=auth())
+    assert create_task(client)["id"] > newest["id"] > first["id"]
+
+
+def test_patch_set_moves_updated_at(client: TestClient) -> None:
+    task = create_task(client)
+    done = client.patch(f"/api/alice/tasks/{task['id']}/complete", json={"completed": True}, headers=auth()).json()
+    assert parse(done["updated_at"]) > parse(task["updated_at"])
+
+
+def test_user_row_keeps_known_claims_when_a_token_lacks_them(client: TestClient, engine: Engine) -> None:
+    client.post("/api/dora/tasks", json={"title": "a"}, headers=auth("dora", email="d@x.io", name="Dora"))
+    client.post("/api/dora/tasks", json={"title": "b"}, headers=auth("dora"))
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT email, name FROM users WHERE id = 'dora'")).one()
+    assert tuple(row) == ("d@x.io", "Dora")
+
+
+def test_concurrent_toggles_each_flip_once(client: TestClient, engine: Engine) -> None:
+    """Forty toggles at once: serialized by the database, they see alternating states."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models import queries
+
+    task = create_task(client)
+
+    def toggle(_: int) -> bool:
+        with engine.begin() as conn:
+            row = queries.set_completed(conn, "alice", task["id"], None)
+        assert row is not None
+        return bool(row["completed"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(toggle, range(40)))
+    assert results.count(True) == results.count(False) == 20
+    final = client.get(f"/api/alice/tasks/{task['id']}", headers=auth()).json()
+    assert final["completed"] is False and final["completed_at"] is None

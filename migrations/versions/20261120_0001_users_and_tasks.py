@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.CheckConstraint("priority IN ('low', 'medium', 'high')", name="ck_tasks_priority"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,  # never reuse the id of a deleted task
     )
     op.create_index("ix_tasks_user_created", "tasks", ["user_id", "created_at", "id"])
 

@@ -1,0 +1,64 @@
+"""The list query: filters, the `sort` keys' ORDER BY, and the count behind X-Total-Count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
+
+from models.queries import PUBLIC_COLUMNS, Row, tasks
+
+PRIORITY_RANK = case({"low": 0, "medium": 1, "high": 2}, value=tasks.c.priority)
+
+
+SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "created": tasks.c.created_at,
+    "updated": tasks.c.updated_at,
+    "title": tasks.c.title_key,
+    "due_date": tasks.c.due_date,
+    "priority": PRIORITY_RANK,
+}
+
+
+def order_by(keys: Sequence[str], dialect: str) -> list[ColumnElement[Any]]:
+    """ORDER BY for `sort` keys like ["-priority", "due_date"], then `id` in the first key's direction."""
+    clauses: list[ColumnElement[Any]] = []
+    for key in keys:
+        name = key.lstrip("-")
+        column = SORT_COLUMNS[name]
+        if name == "title" and dialect == "postgresql":
+            column = column.collate("C")  # bytewise, as SQLite compares
+        clause = column.desc() if key.startswith("-") else column.asc()
+        clauses.append(clause.nulls_last() if name == "due_date" else clause)
+    clauses.append(tasks.c.id.desc() if keys[0].startswith("-") else tasks.c.id.asc())
+    return clauses
+
+
+def list_filters(user_id: str, status: str, priority: str | None, q: str | None) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
+    if status != "all":
+        filters.append(tasks.c.completed == (status == "completed"))
+    if priority:
+        filters.append(tasks.c.priority == priority)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        filters.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
+    return filters
+
+
+def list_statement(
+    filters: list[ColumnElement[bool]], keys: Sequence[str], limit: int, offset: int, dialect: str
+) -> Select[Any]:
+    return select(*PUBLIC_COLUMNS).where(*filters).order_by(*order_by(keys, dialect)).limit(limit).offset(offset)
+
+
+def list_tasks(
+    conn: Connection, filters: list[ColumnElement[bool]], keys: Sequence[str], limit: int, offset: int
+) -> list[Row]:
+    stmt = list_statement(filters, keys, limit, offset, conn.dialect.name)
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def count_tasks(conn: Connection, filters: list[ColumnElement[bool]]) -> int:
+    return int(conn.execute(select(func.count()).select_from(tasks).where(*filters)).scalar_one())
