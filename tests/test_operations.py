@@ -95,3 +95,14 @@ def test_text_log_lines_cannot_be_forged() -> None:
     line = TextFormatter().format(record)
     assert "\n" not in line and "\r" not in line
     assert line.endswith("bad key k\\x0d\\x0aFAKE ERROR line")
+
+
+def test_log_messages_are_bounded(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    from handlers.logs import MAX_MESSAGE_LENGTH, TextFormatter
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "value %s", ("v" * 100_000,), None)
+    assert len(TextFormatter().format(record)) < MAX_MESSAGE_LENGTH + 200
+    caplog.set_level(logging.DEBUG)
+    response = client.post("/api/alice/tasks", json={"title": "t" * 60_000}, headers=auth())
+    assert_problem(response, 400)
+    assert all("t" * 1000 not in r.getMessage() for r in caplog.records)
