@@ -20,38 +20,42 @@ RETRY_AFTER_SECONDS = "5"
 MAX_DETAIL_LENGTH = 300
 
 
-class BadRequest(ProblemException):
+class Problem(ProblemException):
+    """A problem whose status and title are fixed by its class; only the detail varies."""
+
+    status_code = 500
+    title_text = "Internal Server Error"
+
     def __init__(self, detail: str) -> None:
-        super().__init__(status=400, title="Bad Request", detail=detail)
+        super().__init__(status=self.status_code, title=self.title_text, detail=detail)
+
+
+class BadRequest(Problem):
+    status_code, title_text = 400, "Bad Request"
 
 
 class Unauthenticated(OAuthProblem):
     """401; subclasses OAuthProblem so Connexion's security layer ranks it as an auth failure."""
 
 
-class Forbidden(ProblemException):
-    def __init__(self, detail: str) -> None:
-        super().__init__(status=403, title="Forbidden", detail=detail)
+class Forbidden(Problem):
+    status_code, title_text = 403, "Forbidden"
 
 
-class NotFound(ProblemException):
-    def __init__(self, detail: str) -> None:
-        super().__init__(status=404, title="Not Found", detail=detail)
+class NotFound(Problem):
+    status_code, title_text = 404, "Not Found"
 
 
-class PayloadTooLarge(ProblemException):
-    def __init__(self, detail: str) -> None:
-        super().__init__(status=413, title="Content Too Large", detail=detail)
+class PayloadTooLarge(Problem):
+    status_code, title_text = 413, "Content Too Large"
 
 
-class UnsupportedMediaType(ProblemException):
-    def __init__(self, detail: str) -> None:
-        super().__init__(status=415, title="Unsupported Media Type", detail=detail)
+class UnsupportedMediaType(Problem):
+    status_code, title_text = 415, "Unsupported Media Type"
 
 
-class ServiceUnavailable(ProblemException):
-    def __init__(self, detail: str) -> None:
-        super().__init__(status=503, title="Service Unavailable", detail=detail)
+class ServiceUnavailable(Problem):
+    status_code, title_text = 503, "Service Unavailable"
 
 
 def problem_response(
