@@ -79,16 +79,19 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def environment(env: dict[str, str] | None, dotenv: Path | None) -> dict[str, str]:
+    """`.env` overlaid by the real environment (which wins)."""
+    return {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if env is None else env)}
+
+
 def load_database_url(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> str:
     """Just DATABASE_URL, for tools (migrations) that need no secret."""
-    values = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if env is None else env)}
-    return values.get("DATABASE_URL") or Settings.database_url
+    return environment(env, dotenv).get("DATABASE_URL") or Settings.database_url
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Settings from `.env` overlaid by the real environment (which wins)."""
-    values = read_dotenv(dotenv) if dotenv else {}
-    values.update(os.environ if env is None else env)
+    values = environment(env, dotenv)
 
     def get(name: str) -> str | None:
         return values.get(name) or None

@@ -96,9 +96,7 @@ class AllowedMethods:
 
 def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exception] | int, object]]:
     def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
-        # Connexion's validation messages append the whole schema after a blank line; keep the sentence.
-        detail = exc.detail.split("\n\n", 1)[0] if isinstance(exc.detail, str) else exc.detail
-        return problem_response(exc.status, detail, exc.title, exc_headers=exc.headers)
+        return problem_response(exc.status, exc.detail, exc.title, exc_headers=exc.headers)
 
     def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         headers = dict(exc.headers or {})
@@ -111,9 +109,6 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
             detail = f"{request.method} is not allowed here; use {headers['Allow']}"
         return problem_response(exc.status_code, detail, exc_headers=headers)
 
-    def on_undecodable(request: ConnexionRequest, exc: UnicodeDecodeError) -> ConnexionResponse:
-        return problem_response(400, "The request body is not valid UTF-8")
-
     def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         if is_database_unavailable(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
@@ -124,7 +119,6 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
     return [
         (ProblemException, on_problem),
         (HTTPException, on_http),
-        (UnicodeDecodeError, on_undecodable),
         (Exception, on_unexpected),
     ]
 

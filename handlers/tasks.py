@@ -28,7 +28,7 @@ def list_tasks(
     limit: int = 100,
     offset: int = 0,
 ) -> Response:
-    keys = list(dict.fromkeys(sort.split(",")).keys())  # a repeated key adds nothing
+    keys = list(dict.fromkeys(sort.split(",")))  # a repeated key adds nothing
     filters = listing.list_filters(user_id, status, priority, q)
     with current().engine.connect() as conn:
         rows = listing.list_tasks(conn, filters, keys, limit, offset)

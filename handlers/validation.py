@@ -42,13 +42,24 @@ def ecma_pattern(
 ParameterSchemaValidator = extend(Draft4Validator, {"pattern": ecma_pattern})  # type: ignore[no-untyped-call]
 BodySchemaValidator = extend(Draft4RequestValidator, {"pattern": ecma_pattern})  # type: ignore[no-untyped-call]
 
+# Connexion builds a schema validator per request (a deep copy and a new validator for each parameter);
+# the spec's schema dicts live as long as the app, so one validator per schema serves every request.
+_validators: dict[tuple[type, int], tuple[dict[str, Any], Validator]] = {}
+
+
+def schema_validator(cls: type, schema: dict[str, Any]) -> Validator:
+    cached = _validators.get((cls, id(schema)))
+    if cached is None or cached[0] is not schema:  # keyed by identity; the entry keeps `schema` alive
+        cached = (schema, cls(schema, format_checker=FORMAT_CHECKER))
+        _validators[(cls, id(schema))] = cached
+    return cached[1]
+
 
 ASCII_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class SpecParameterValidator(ParameterValidator):
-    """Connexion's parameter validation with ECMA patterns, and one schema validator per parameter
-    instead of a deep copy and a new validator on every request.
+    """Connexion's parameter validation with ECMA patterns and cached schema validators.
 
     Connexion validates integers after Python's int(), which also takes "+1", " 1", "1_0" and
     non-ASCII digits; here the raw text must be ASCII digits, and a parameter may be given once."""
@@ -65,8 +76,6 @@ class SpecParameterValidator(ParameterValidator):
                 raise BadRequestProblem(detail=f"The {where} parameter '{name}' must be an integer, not {values[0]!r}")
         super().validate_request(request)
 
-    _validators: dict[int, tuple[dict[str, Any], Validator]] = {}  # noqa: RUF012 (a process-wide cache)
-
     def validate_parameter(
         self, parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None
     ) -> str | None:
@@ -74,11 +83,8 @@ class SpecParameterValidator(ParameterValidator):
             return None
         if value is None:
             return f"Missing {parameter_type} parameter '{param['name']}'" if param.get("required") else None
-        cached = self._validators.get(id(param))
-        if cached is None or cached[0] is not param:  # keyed by identity; keep `param` alive with it
-            cached = (param, ParameterSchemaValidator(param.get("schema", param), format_checker=FORMAT_CHECKER))
-            self._validators[id(param)] = cached
-        error = next(iter(cached[1].iter_errors(value)), None)
+        validator = schema_validator(ParameterSchemaValidator, param.get("schema", param))
+        error = next(iter(validator.iter_errors(value)), None)
         return str(error.message) if error else None
 
 
@@ -89,8 +95,7 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):
 
     @property
     def _validator(self) -> Validator:
-        validator: Validator = BodySchemaValidator(self._schema, format_checker=FORMAT_CHECKER)
-        return validator
+        return schema_validator(BodySchemaValidator, self._schema)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
