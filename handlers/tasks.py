@@ -34,7 +34,7 @@ def list_tasks(
         rows = listing.list_tasks(conn, filters, keys, limit, offset)
         # A short, non-empty (or first) page tells the total without a COUNT over all matches.
         short_page = len(rows) < limit and (rows or offset == 0)
-        total = offset + len(rows) if short_page else listing.count_tasks(conn, filters)
+        total = offset + len(rows) if short_page else listing.count_tasks(conn, user_id, status, priority, q)
     headers = {"X-Total-Count": str(total)}
     params = {"status": status, "priority": priority, "q": q, "sort": sort, "limit": limit}
     if link := page_links(f"/api/{quote(user_id, safe='')}/tasks", params, offset, limit, total):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select
 
-from models.queries import PUBLIC_COLUMNS, Row, tasks
+from models.queries import PUBLIC_COLUMNS, Row, tasks, users
 
 PRIORITY_RANK = case({"low": 0, "medium": 1, "high": 2}, value=tasks.c.priority)
 
@@ -60,5 +60,15 @@ def list_tasks(
     return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
-def count_tasks(conn: Connection, filters: list[ColumnElement[bool]]) -> int:
+USER_COUNTS = select(users.c.task_count, users.c.completed_count).where(users.c.id == bindparam("user_id"))
+
+
+def count_tasks(conn: Connection, user_id: str, status: str, priority: str | None, q: str | None) -> int:
+    """How many tasks match. Filtered by `status` alone, from the counts triggers keep on the user's row
+    (one row read, whatever the number of tasks); with `priority` or `q`, a COUNT over the matches."""
+    if not priority and not q:
+        row = conn.execute(USER_COUNTS, {"user_id": user_id}).first()
+        total, completed = row if row else (0, 0)
+        return {"all": total, "completed": completed, "pending": total - completed}[status]
+    filters = list_filters(user_id, status, priority, q)
     return int(conn.execute(select(func.count()).select_from(tasks).where(*filters)).scalar_one())

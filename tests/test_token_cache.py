@@ -1,0 +1,87 @@
+"""The verified-token cache: a hit skips the signature check, but never outlives the token's `exp`."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from handlers.problems import Unauthenticated
+from handlers.security import LEEWAY_SECONDS, SharedSecret
+from handlers.token_cache import MAX_TOKENS, CachingTokenVerifier
+from tests.helpers import SECRET, token
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verifier(clock: Clock) -> CachingTokenVerifier:
+    return CachingTokenVerifier([SharedSecret(SECRET)], clock=clock)
+
+
+def test_a_cached_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    cache = verifier(clock)
+    tok = token("alice", ttl=60)
+    assert cache.verify(tok)["sub"] == "alice"
+    calls: list[str] = []
+    original = CachingTokenVerifier.__mro__[1].verify  # TokenVerifier.verify
+
+    def counting(self: CachingTokenVerifier, t: str) -> dict[str, object]:
+        calls.append(t)
+        return original(self, t)
+
+    monkeypatch.setattr(CachingTokenVerifier.__mro__[1], "verify", counting)
+    clock.now += 60 + LEEWAY_SECONDS - 1
+    assert cache.verify(tok)["sub"] == "alice"
+    assert calls == []  # served from the cache
+    clock.now += 2  # past exp + leeway: PyJWT's own clock says the same, so the real check rejects it
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(clock.now))
+    with pytest.raises(Unauthenticated, match="expired"):
+        cache.verify(tok)
+    assert calls == [tok]
+
+
+def test_only_valid_tokens_are_cached_and_each_by_its_whole_string() -> None:
+    cache = verifier(Clock())
+    good = token("alice")
+    forged = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+    assert cache.verify(good)["sub"] == "alice"
+    for _ in range(2):  # a failure is not remembered as a success, nor a near-identical string served
+        with pytest.raises(Unauthenticated):
+            cache.verify(forged)
+    with pytest.raises(Unauthenticated):
+        cache.verify(token("alice", secret="another-secret-" + "x" * 40))
+
+
+def test_claims_cannot_be_changed_through_a_hit() -> None:
+    cache = verifier(Clock())
+    tok = token("alice")
+    cache.verify(tok)["sub"] = "mallory"
+    assert cache.verify(tok)["sub"] == "alice"
+
+
+def test_the_cache_is_bounded() -> None:
+    cache = verifier(Clock())
+    tokens = [token(f"user{n}") for n in range(MAX_TOKENS + 5)]
+    for tok in tokens:
+        cache.verify(tok)
+    assert len(cache._verified) == MAX_TOKENS
+    assert tokens[0] not in cache._verified and tokens[-1] in cache._verified
+
+
+class _FrozenDatetime:
+    """Stands in for the `datetime` class PyJWT reads the current time from."""
+
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self, tz: object = None) -> object:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(self._now, UTC)
