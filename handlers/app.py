@@ -21,6 +21,7 @@ from handlers.config import Settings, load_settings
 from handlers.context import AppContext, RequestContextMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
 from handlers.logs import configure_logging
+from handlers.operations import use_prebuilt_operations
 from handlers.problems import AllowedMethods, make_error_handlers
 from handlers.security import SharedSecret, TokenVerifier
 from handlers.token_cache import CachingTokenVerifier
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         LenientRoutingMiddleware if m is RoutingMiddleware else m for m in ConnexionMiddleware.default_middlewares
     ]
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares)
+    use_prebuilt_operations(app)  # before add_api
     app.add_api(
         spec,
         base_path=BASE_PATH,

@@ -56,8 +56,11 @@ def list_statement(
 def list_tasks(
     conn: Connection, filters: list[ColumnElement[bool]], keys: Sequence[str], limit: int, offset: int
 ) -> list[Row]:
-    stmt = list_statement(filters, keys, limit, offset, conn.dialect.name)
-    return [dict(row) for row in conn.execute(stmt).mappings()]
+    result = conn.execute(list_statement(filters, keys, limit, offset, conn.dialect.name))
+    names = tuple(result.keys())
+    # All rows in one fetch, zipped with the names once: a RowMapping and dict() per row (and a
+    # fetchone() per row when iterating) measured ~2x the CPU for a page of 50.
+    return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
 USER_COUNTS = select(users.c.task_count, users.c.completed_count).where(users.c.id == bindparam("user_id"))

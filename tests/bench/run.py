@@ -39,6 +39,12 @@ def admin(sql: str) -> None:
     conn.close()
 
 
+def interleaved(ids: dict[str, list[int]], users: list[str]) -> list[tuple[str, int]]:
+    """(user, task id) pairs taking one task of each user in turn, so concurrent requests are spread over
+    users as real traffic is, not 64 at once on one user's tasks."""
+    return [(u, ids[u][k]) for k in range(min(len(ids[u]) for u in users)) for u in users]
+
+
 def request_files(folder: Path, secret: str, ids: dict[str, list[int]]) -> dict[str, Path]:
     """One file of requests per run (see requests.lua), each user's requests carrying that user's token."""
     exp = int(time.time()) + 3600
@@ -48,17 +54,19 @@ def request_files(folder: Path, secret: str, ids: dict[str, list[int]]) -> dict[
     lines: dict[str, list[tuple[str, str, str, bytes]]] = {
         "list_default": [("GET", f"/api/{u}/tasks", u, b"") for u in SAMPLE],
         "list_filtered": [("GET", f"/api/{u}/tasks{FILTERED}", u, b"") for u in SAMPLE],
-        "get": [("GET", f"/api/{u}/tasks/{i}", u, b"") for u in SAMPLE for i in ids[u]],
+        "get": [("GET", f"/api/{u}/tasks/{i}", u, b"") for u, i in interleaved(ids, SAMPLE)],
         "create": [
             ("POST", f"/api/{u}/tasks", u, body({"title": f"New task {n}", "priority": "high", "due_date": None}))
             for n, u in enumerate(SAMPLE)
         ],
-        "update": [("PUT", f"/api/{u}/tasks/{i}", u, body({"title": f"Renamed {i}"})) for u in SAMPLE for i in ids[u]],
+        "update": [
+            ("PUT", f"/api/{u}/tasks/{i}", u, body({"title": f"Renamed {i}"})) for u, i in interleaved(ids, SAMPLE)
+        ],
         "complete": [
-            ("PATCH", f"/api/{u}/tasks/{i}/complete", u, body({"completed": True})) for u in SAMPLE for i in ids[u]
+            ("PATCH", f"/api/{u}/tasks/{i}/complete", u, body({"completed": True})) for u, i in interleaved(ids, SAMPLE)
         ],
     }
-    deletes = [("DELETE", f"/api/{seed.DELETE_USER}/tasks/{i}", seed.DELETE_USER, b"") for i in ids[seed.DELETE_USER]]
+    deletes = [("DELETE", f"/api/{u}/tasks/{i}", u, b"") for u, i in interleaved(ids, seed.DELETE_USERS)]
     lines["delete_warmup"], lines["delete"] = deletes[:DELETE_WARMUP], deletes[DELETE_WARMUP:]
     for size in seed.GROWTH_SIZES:
         user = seed.growth_user(size)
@@ -112,7 +120,7 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     cur = conn.cursor()
     seed.seed(cur)
     cur.execute("VACUUM ANALYZE")
-    ids = seed.task_ids(cur, [*SAMPLE, seed.DELETE_USER])
+    ids = seed.task_ids(cur, [*SAMPLE, *seed.DELETE_USERS])
     print(f"seeded in {time.monotonic() - t0:.1f} s", flush=True)
     files = request_files(folder, secret, ids)
     results: dict[str, dict[str, float]] = {}

@@ -12,8 +12,10 @@ from typing import Any
 USERS = 1000
 TASKS_PER_USER = 50
 GROWTH_SIZES = (100, 10_000, 100_000)
-DELETE_USER = "bench-del"
-DELETE_POOL = 60_000  # more than a bounded delete run (warm-up included) can use at this machine's rates
+# The delete run's tasks, spread over 100 users as real deletes are (the writes of one user serialize
+# on their users row, which keeps the counts).
+DELETE_USERS = [f"bench-del-{n}" for n in range(1, 101)]
+DELETE_POOL = 600  # per user: 60k, more than a bounded delete run (warm-up included) uses here
 
 USERS_SQL = """
 INSERT INTO users (id, email, name, created_at)
@@ -45,12 +47,12 @@ def growth_user(size: int) -> str:
 
 
 def seed(cur: Any) -> None:
-    everyone = [*bench_users(), *(growth_user(s) for s in GROWTH_SIZES), DELETE_USER]
+    everyone = [*bench_users(), *(growth_user(s) for s in GROWTH_SIZES), *DELETE_USERS]
     cur.execute(USERS_SQL, {"ids": everyone})
     cur.execute(TASKS_SQL, {"users": bench_users(), "count": TASKS_PER_USER})
     for size in GROWTH_SIZES:
         cur.execute(TASKS_SQL, {"users": [growth_user(size)], "count": size})
-    cur.execute(TASKS_SQL, {"users": [DELETE_USER], "count": DELETE_POOL})
+    cur.execute(TASKS_SQL, {"users": DELETE_USERS, "count": DELETE_POOL})
 
 
 def task_ids(cur: Any, users: list[str]) -> dict[str, list[int]]:
