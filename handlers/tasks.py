@@ -29,9 +29,8 @@ def list_tasks(
     offset: int = 0,
 ) -> Response:
     keys = list(dict.fromkeys(sort.split(",")))  # a repeated key adds nothing
-    filters = listing.list_filters(user_id, status, priority, q)
     with current().engine.connect() as conn:
-        rows = listing.list_tasks(conn, filters, keys, limit, offset)
+        rows = listing.list_tasks(conn, user_id, status, priority, q, keys, limit, offset)
         # A short, non-empty (or first) page tells the total without a COUNT over all matches.
         short_page = len(rows) < limit and (rows or offset == 0)
         total = offset + len(rows) if short_page else listing.count_tasks(conn, user_id, status, priority, q)

@@ -26,8 +26,8 @@ def pgbench_scripts(url: str) -> dict[str, str]:
     by_user = "'bench-' || :n"
     scripts = {}
     for name, status, keys in (("list_default", "all", ["-created"]), ("list_filtered", "pending", ["due_date"])):
-        filters = listing.list_filters(PLACEHOLDER_USER, status, None, None)
-        sql = compiled(listing.list_statement(filters, keys, 100, 0, "postgresql"), url)
+        stmt = listing.list_statement(status, False, False, tuple(keys), "postgresql")
+        sql = compiled(stmt.params(listing.list_params(PLACEHOLDER_USER, None, None, 100, 0)), url)
         scripts[name] = each_user + sql.replace(user, by_user).replace("\n", " ") + ";\n"
     # Seeded ids are contiguous per user (seed.py), so task :id belongs to user (id - 1) / 50 + 1.
     get = compiled(queries.GET_TASK.params(task_id=PLACEHOLDER_ID, owner_id=PLACEHOLDER_USER), url)
