@@ -122,6 +122,9 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     cur.execute("VACUUM ANALYZE")
     ids = seed.task_ids(cur, [*SAMPLE, *seed.DELETE_USERS])
     print(f"seeded in {time.monotonic() - t0:.1f} s", flush=True)
+    for user in SAMPLE:  # what statements.py's get script assumes
+        n = int(user.removeprefix("bench-"))
+        assert ids[user] == list(range((n - 1) * seed.TASKS_PER_USER + 1, n * seed.TASKS_PER_USER + 1)), user
     files = request_files(folder, secret, ids)
     results: dict[str, dict[str, float]] = {}
     base = f"http://127.0.0.1:{args.port}"

@@ -22,8 +22,9 @@ INSERT INTO users (id, email, name, created_at)
 SELECT id, id || '@example.com', 'Bench ' || id, now() - interval '400 days' FROM unnest(%(ids)s::text[]) AS id
 """
 
-# One row per (user, k); ORDER BY keeps each user's ids contiguous, as a real table's are not, but it
-# does not matter for what is measured (every query goes through user_id first).
+# One row per (user, k), in the order of the users given: ids are contiguous per user (bench-n has
+# ids (n - 1) * 50 + 1 … n * 50), which pgbench's get script relies on. A real table's are not
+# contiguous; it does not matter for what is measured (every query goes through user_id first).
 TASKS_SQL = """
 INSERT INTO tasks (user_id, title, title_key, description, completed, priority, due_date, completed_at,
                    created_at, updated_at)
@@ -31,10 +32,10 @@ SELECT u, t.title, lower(t.title), CASE WHEN k %% 4 = 0 THEN NULL ELSE 'Notes: '
        k %% 3 = 0, (ARRAY['low', 'medium', 'high'])[1 + k %% 3],
        CASE WHEN k %% 2 = 0 THEN NULL ELSE t.created + (k %% 60) * interval '1 day' END,
        CASE WHEN k %% 3 = 0 THEN t.created + interval '1 hour' END, t.created, t.created
-FROM unnest(%(users)s::text[]) AS u, generate_series(1, %(count)s) AS k,
+FROM unnest(%(users)s::text[]) WITH ORDINALITY AS x(u, n), generate_series(1, %(count)s) AS k,
      LATERAL (SELECT 'Task ' || k || ' ' || substr(md5(u || k), 1, 12) AS title,
                      now() - (%(count)s - k) * (interval '365 days' / %(count)s) AS created) AS t
-ORDER BY u, k
+ORDER BY n, k
 """
 
 
