@@ -19,9 +19,10 @@ from starlette.middleware.cors import CORSMiddleware
 from handlers.config import Settings, load_settings
 from handlers.context import AppContext, RequestContextMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
+from handlers.jwks import JwksKeys
 from handlers.logs import configure_logging
 from handlers.problems import AllowedMethods, make_error_handlers
-from handlers.security import SharedSecret, TokenVerifier
+from handlers.security import KeySource, SharedSecret, TokenVerifier
 from handlers.validation import SpecParameterValidator, StrictJSONBodyValidator
 from models.db import make_engine
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         yield
+        context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown
 
     spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
@@ -87,6 +89,18 @@ def engine_for(settings: Settings) -> Engine:
 
 
 def verifier_for(settings: Settings) -> TokenVerifier:
-    """Today one key source, the shared HS256 secret; a JWKS source (Better Auth's jwt plugin) joins it here."""
-    sources = [SharedSecret(settings.better_auth_secret)]
-    return TokenVerifier(sources, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    """HS256 with the shared secret, Better Auth's JWKS, or both: whichever is configured."""
+    sources: list[KeySource] = []
+    if settings.better_auth_secret:
+        sources.append(SharedSecret(settings.better_auth_secret, settings.jwt_issuer, settings.jwt_audience))
+    if settings.jwks_url:
+        jwks = JwksKeys(
+            settings.jwks_url,
+            issuer=settings.jwks_issuer,
+            audience=settings.jwks_audience,
+            cache_seconds=settings.jwks_cache_seconds,
+            refetch_seconds=settings.jwks_refetch_seconds,
+            timeout_seconds=settings.jwks_timeout_seconds,
+        )
+        sources.append(jwks)
+    return TokenVerifier(sources)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"  # noqa: S105 (the one refused)
 MIN_SECRET_BYTES = 32
@@ -18,7 +19,13 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    better_auth_secret: str
+    better_auth_secret: str = ""  # HS256 tokens are accepted when it is set
+    # Better Auth's jwt plugin: EdDSA/ES*/RS*/PS256 tokens checked against its JWKS, when the URL is set.
+    better_auth_url: str | None = None
+    better_auth_jwks_url: str | None = None  # default: {better_auth_url}/api/auth/jwks
+    jwks_cache_seconds: float = 300.0
+    jwks_refetch_seconds: float = 5.0  # at most one fetch per interval, however many unknown `kid`s arrive
+    jwks_timeout_seconds: float = 3.0
     database_url: str = "sqlite:///./todo.db"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     host: str = "127.0.0.1"
@@ -37,12 +44,23 @@ class Settings:
 
     def __post_init__(self) -> None:
         secret = self.better_auth_secret
-        if not secret:
-            raise ConfigError("BETTER_AUTH_SECRET is not set; put a random string of 32+ bytes in .env")
+        if not secret and not self.better_auth_url:
+            raise ConfigError(
+                "neither BETTER_AUTH_SECRET (HS256) nor BETTER_AUTH_URL (jwt plugin) is set; set one in .env"
+            )
         if secret == PLACEHOLDER_SECRET:
             raise ConfigError("BETTER_AUTH_SECRET is still the .env.example placeholder; set a random one")
-        if len(secret.encode()) < MIN_SECRET_BYTES:
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
+        for name, url in (("BETTER_AUTH_URL", self.better_auth_url), ("BETTER_AUTH_JWKS_URL", self.jwks_url)):
+            if url and not is_http_url(url):
+                raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+        if self.better_auth_jwks_url and not self.better_auth_url:
+            # The JWKS alone does not say which issuer and audience its tokens must name.
+            raise ConfigError("BETTER_AUTH_JWKS_URL is set without BETTER_AUTH_URL; set BETTER_AUTH_URL too")
+        jwks_seconds = (self.jwks_cache_seconds, self.jwks_refetch_seconds, self.jwks_timeout_seconds)
+        if not all(0 < seconds <= 86400 for seconds in jwks_seconds):  # NaN fails this too
+            raise ConfigError("JWKS_CACHE_SECONDS, JWKS_REFETCH_SECONDS, JWKS_TIMEOUT_SECONDS must be in (0, 86400]")
         if "*" in self.cors_origins:
             # Credentialed CORS with a wildcard would let any site act with a user's credentials.
             raise ConfigError("CORS_ORIGINS must list origins explicitly; '*' is not allowed")
@@ -51,9 +69,44 @@ class Settings:
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
 
+    @property
+    def jwks_url(self) -> str | None:
+        if self.better_auth_jwks_url or not self.better_auth_url:
+            return self.better_auth_jwks_url
+        return f"{self.better_auth_url.rstrip('/')}/api/auth/jwks"
+
+    @property
+    def jwks_issuer(self) -> str | None:
+        """The `iss` the jwt plugin's tokens must carry: JWT_ISSUER, or else the frontend's origin."""
+        return self.jwt_issuer or origin(self.better_auth_url)
+
+    @property
+    def jwks_audience(self) -> str | None:
+        return self.jwt_audience or origin(self.better_auth_url)
+
     def __repr__(self) -> str:
         # Keep the secret out of any log line or traceback that prints the settings.
         return f"Settings(database_url={redact_url(self.database_url)!r}, better_auth_secret='***')"
+
+
+def origin(url: str | None) -> str | None:
+    """The URL's origin as Better Auth's jwt plugin writes it in `iss` and `aud` (JavaScript's
+    `new URL(url).origin`: lower-case scheme and host, no default port, no path)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    port = parts.port  # ValueError when it is not a number
+    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None and port != default_port else "")
+
+
+def is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and origin(url) is not None
+    except ValueError:  # a port that is not a number, a broken IPv6 address
+        return False
 
 
 def redact_url(url: str) -> str:
@@ -106,6 +159,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "http://localhost:3000").split(",") if o.strip())
     return Settings(
         better_auth_secret=values.get("BETTER_AUTH_SECRET", ""),
+        better_auth_url=get("BETTER_AUTH_URL"),
+        better_auth_jwks_url=get("BETTER_AUTH_JWKS_URL"),
+        jwks_cache_seconds=number("JWKS_CACHE_SECONDS", Settings.jwks_cache_seconds, float),
+        jwks_refetch_seconds=number("JWKS_REFETCH_SECONDS", Settings.jwks_refetch_seconds, float),
+        jwks_timeout_seconds=number("JWKS_TIMEOUT_SECONDS", Settings.jwks_timeout_seconds, float),
         database_url=get("DATABASE_URL") or Settings.database_url,
         cors_origins=origins,
         host=get("HOST") or Settings.host,
