@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "token":
+        if not settings.better_auth_secret:  # with only BETTER_AUTH_URL, tokens come from the frontend
+            message = "make token signs HS256 with BETTER_AUTH_SECRET, which is not set; with only BETTER_AUTH_URL"
+            print(f"error: {message}, use a token from the frontend (GET /api/auth/token)", file=sys.stderr)
+            return 2
         print(mint_token(settings, args.user))
         return 0
     configure_logging(settings.log_level, settings.log_format)
