@@ -53,8 +53,11 @@ class Settings:
         if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
         for name, url in (("BETTER_AUTH_URL", self.better_auth_url), ("BETTER_AUTH_JWKS_URL", self.jwks_url)):
-            if url and not is_http_url(url):
-                raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+            try:
+                if url:
+                    origin(url)
+            except ValueError:
+                raise ConfigError(f"{name} must be an http(s) URL, got {url!r}") from None
         if self.better_auth_jwks_url and not self.better_auth_url:
             # The JWKS alone does not say which issuer and audience its tokens must name.
             raise ConfigError("BETTER_AUTH_JWKS_URL is set without BETTER_AUTH_URL; set BETTER_AUTH_URL too")
@@ -78,35 +81,26 @@ class Settings:
     @property
     def jwks_issuer(self) -> str | None:
         """The `iss` the jwt plugin's tokens must carry: JWT_ISSUER, or else the frontend's origin."""
-        return self.jwt_issuer or origin(self.better_auth_url)
+        return self.jwt_issuer or (origin(self.better_auth_url) if self.better_auth_url else None)
 
     @property
     def jwks_audience(self) -> str | None:
-        return self.jwt_audience or origin(self.better_auth_url)
+        return self.jwt_audience or (origin(self.better_auth_url) if self.better_auth_url else None)
 
     def __repr__(self) -> str:
         # Keep the secret out of any log line or traceback that prints the settings.
         return f"Settings(database_url={redact_url(self.database_url)!r}, better_auth_secret='***')"
 
 
-def origin(url: str | None) -> str | None:
-    """The URL's origin as Better Auth's jwt plugin writes it in `iss` and `aud` (JavaScript's
-    `new URL(url).origin`: lower-case scheme and host, no default port, no path)."""
-    if not url:
-        return None
+def origin(url: str) -> str:
+    """An http(s) URL's origin as Better Auth's jwt plugin writes it in `iss` and `aud` (JavaScript's
+    `new URL(url).origin`: lower-case scheme and host, no default port, no path); ValueError if none."""
     parts = urlsplit(url)
-    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
-    port = parts.port  # ValueError when it is not a number
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None and port != default_port else "")
-
-
-def is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and origin(url) is not None
-    except ValueError:  # a port that is not a number, a broken IPv6 address
-        return False
+    scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port  # `.port` checks it is a number
+    if scheme not in ("http", "https") or not host:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, {"http": 80, "https": 443}[scheme]) else "")
 
 
 def redact_url(url: str) -> str:

@@ -3,7 +3,9 @@
 Looking a key up is pure CPU on a cached set. Fetching is async with a total deadline, shared by every
 request that waits for it (one fetch, however many callers), and started at most once per refetch
 interval, so a flood of made-up `kid`s cannot turn into a flood of fetches. A stale set is refreshed in
-the background while its keys keep serving; a key that appears on rotation is fetched on first sight.
+the background while its keys keep serving. A key that appears on rotation is fetched when a token first
+names it: that request waits for the next allowed fetch (at most the interval, plus the timeout) rather
+than get a 401 that would sign its user out.
 """
 
 from __future__ import annotations
@@ -13,70 +15,18 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import jwt
-import orjson
 
 from handlers.config import redact_url
+from handlers.jwk_set import KEY_TYPES, JwksError, PublicKey, parse_jwks
 from handlers.problems import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-# The asymmetric algorithms accepted, each with the key type and curves it may use. HS* is absent on
-# purpose: a JWKS key must never verify a token whose header asks for a shared-secret algorithm.
-KEY_TYPES: dict[str, tuple[str, frozenset[str | None]]] = {
-    "EdDSA": ("OKP", frozenset({"Ed25519", "Ed448"})),
-    "ES256": ("EC", frozenset({"P-256"})),
-    "ES512": ("EC", frozenset({"P-521"})),
-    "RS256": ("RSA", frozenset({None})),
-    "PS256": ("RSA", frozenset({None})),
-}
 MAX_DOCUMENT_BYTES = 256 * 1024  # a key set is a few KiB; a bigger answer is not one
 UNAVAILABLE_DETAIL = "The sign-in provider's public keys cannot be fetched; try again shortly"
-
-
-class JwksError(Exception):
-    """The key set could not be fetched or is not a key set; the message names the reason."""
-
-
-@dataclass(frozen=True)
-class PublicKey:
-    key: Any  # a `cryptography` public key object
-    kty: str
-    crv: str | None
-    alg: str | None  # older Better Auth versions omit it
-
-    def fits(self, algorithm: str) -> bool:
-        kty, curves = KEY_TYPES[algorithm]
-        return self.kty == kty and self.crv in curves and self.alg in (None, algorithm)
-
-
-def parse_jwks(document: bytes) -> dict[str, PublicKey]:
-    """The set's usable signing keys by `kid`; keys that are malformed or of another kind are skipped."""
-    try:
-        data = orjson.loads(document)
-    except orjson.JSONDecodeError:
-        raise JwksError("the document is not JSON") from None
-    entries = data.get("keys") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise JwksError("the document has no 'keys' list")
-    keys: dict[str, PublicKey] = {}
-    for jwk in entries:
-        if not isinstance(jwk, dict) or not isinstance(kid := jwk.get("kid"), str):
-            continue
-        kty, alg = jwk.get("kty"), jwk.get("alg")
-        if jwk.get("use", "sig") != "sig" or kty not in {t for t, _ in KEY_TYPES.values()}:
-            continue  # encryption keys and symmetric ("oct") keys are not signing keys for us
-        try:
-            key = jwt.PyJWK(jwk).key
-        except (jwt.PyJWTError, ValueError, TypeError):
-            log.warning("JWKS key %r skipped: not a valid %s key", kid[:64], kty)
-            continue
-        keys[kid] = PublicKey(key, str(kty), jwk.get("crv"), alg if isinstance(alg, str) else None)
-    return keys
 
 
 class JwksKeys:

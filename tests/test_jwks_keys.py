@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from handlers.jwks import JwksKeys, parse_jwks
+from handlers.jwk_set import parse_jwks
+from handlers.jwks import JwksKeys
 from handlers.problems import ServiceUnavailable
 from handlers.security import TokenVerifier
 from tests.jwks_server import JWKS_PATH, JwksServer, better_auth_claims, key_pair
