@@ -11,6 +11,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -91,11 +92,19 @@ class JwksServer:
         self.delay = 0.0
         self.hits = 0
         self.port = 0
+        # Its own path prefix, so that another test process reusing the port of a stopped server (the
+        # suite's port range is shared) answers 404 for this one, as a down server fails, not another set.
+        self.prefix = f"/{uuid.uuid4().hex[:12]}"
         self._server: ThreadingHTTPServer | None = None
 
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What BETTER_AUTH_URL is set to; the JWKS is at base_url + JWKS_PATH, `iss` and `aud` are `origin`."""
+        return self.origin + self.prefix
 
     def start(self) -> JwksServer:
         jwks = self
@@ -105,7 +114,7 @@ class JwksServer:
                 jwks.hits += 1
                 time.sleep(jwks.delay)
                 body = jwks.body if jwks.body is not None else json.dumps({"keys": jwks.keys}).encode()
-                self.send_response(jwks.status if self.path == JWKS_PATH else 404)
+                self.send_response(jwks.status if self.path == jwks.prefix + JWKS_PATH else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

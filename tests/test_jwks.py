@@ -39,7 +39,7 @@ def make_client(database_url: str, engine: Engine, jwks: JwksServer) -> Iterator
 
         def make(**overrides: Any) -> TestClient:
             settings = Settings(**{
-                "better_auth_url": jwks.origin, "database_url": database_url, "validate_responses": True,
+                "better_auth_url": jwks.base_url, "database_url": database_url, "validate_responses": True,
                 "jwks_refetch_seconds": REFETCH, "jwks_timeout_seconds": TIMEOUT, **overrides,
             })  # fmt: skip
             return stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
@@ -298,7 +298,7 @@ def test_issuer_and_audience_overrides(make_client: MakeClient, jwks: JwksServer
 
 
 def test_jwks_url_override(make_client: MakeClient, jwks: JwksServer) -> None:
-    client = make_client(better_auth_url="http://localhost:3000", better_auth_jwks_url=jwks.origin + JWKS_PATH)
+    client = make_client(better_auth_url="http://localhost:3000", better_auth_jwks_url=jwks.base_url + JWKS_PATH)
     pair = published(jwks)
     assert get(client, pair.sign(better_auth_claims("http://localhost:3000"))).status_code == 200
     assert_problem(get(client, pair.sign(better_auth_claims(jwks.origin))), 401)

@@ -25,7 +25,7 @@ def jwks() -> Iterator[JwksServer]:
 
 def source(jwks: JwksServer, refetch: float = 0.25, timeout: float = 2.0) -> JwksKeys:
     return JwksKeys(
-        jwks.origin + JWKS_PATH,
+        jwks.base_url + JWKS_PATH,
         issuer=jwks.origin,
         audience=jwks.origin,
         refetch_seconds=refetch,
