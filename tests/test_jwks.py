@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -302,3 +303,15 @@ def test_jwks_url_override(make_client: MakeClient, jwks: JwksServer) -> None:
     pair = published(jwks)
     assert get(client, pair.sign(better_auth_claims("http://localhost:3000"))).status_code == 200
     assert_problem(get(client, pair.sign(better_auth_claims(jwks.origin))), 401)
+
+
+def test_concurrent_requests_with_a_new_kid_share_one_fetch(api: TestClient, jwks: JwksServer) -> None:
+    first = published(jwks, "EdDSA", "first")
+    assert get(api, first.sign(better_auth_claims(jwks.origin))).status_code == 200
+    rotated = published(jwks, "EdDSA", "rotated")
+    jwks.delay = 0.3  # the fetch is still in flight while the other requests arrive
+    token = rotated.sign(better_auth_claims(jwks.origin))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda _: get(api, token).status_code, range(16)))
+    assert statuses == [200] * 16
+    assert jwks.hits == 2
