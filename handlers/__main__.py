@@ -12,6 +12,8 @@ import uvicorn
 from handlers.config import ConfigError, Settings, load_settings
 from handlers.logs import configure_logging
 
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers together; a browser's request is a few KB
+
 
 def mint_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
     now = int(time.time())
@@ -51,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's lines go through the app's handler: one format for the whole stream
         server_header=False,  # no version banner
+        # httptools (uvicorn's default when installed) buffers a header block of any size (10 MB
+        # measured); h11 refuses one over this bound with 400 and closes the connection.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         proxy_headers=False,
+        # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
+        # runs the lifespan shutdown, which closes the pool.
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
     return 0
 
