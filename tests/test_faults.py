@@ -4,6 +4,7 @@ every write acknowledged with 2xx is in the database afterwards, and the service
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from models.db import make_engine
 from tests.helpers import SECRET, token
@@ -26,6 +28,11 @@ FAST_FAILURE = {"DB_CONNECT_TIMEOUT": "1", "DB_STATEMENT_TIMEOUT": "1", "DB_POOL
 WORST_CASE_SECONDS = 1 + 1 + 3 + 2  # the sum above plus 2 s of slack for a busy 2-core machine
 
 
+def database_address() -> tuple[str, int]:
+    url = make_url(PG_URL)
+    return url.host or "127.0.0.1", url.port or 5432
+
+
 @pytest.fixture(scope="module")
 def direct() -> Iterator[Engine]:
     """The database as the tests see it, not through the proxy."""
@@ -34,18 +41,17 @@ def direct() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def proxy() -> Iterator[TcpProxy]:
-    host_port = PG_URL.rpartition("@")[2].partition("/")[0]
-    host, _, port = host_port.partition(":")
-    proxy = TcpProxy((host or "127.0.0.1", int(port or 5432)), free_port())
+    proxy = TcpProxy(database_address(), free_port())
     yield proxy
     proxy.close()
 
 
-@pytest.fixture
-def server(proxy: TcpProxy, tmp_path: Path, direct: Engine) -> Iterator[LiveServer]:
-    with live_server(with_port(PG_URL, proxy.port), tmp_path, **FAST_FAILURE) as server:
+@pytest.fixture(scope="module")
+def server(proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory, direct: Engine) -> Iterator[LiveServer]:
+    """One server for the module (starting one costs seconds); each test leaves the proxy open."""
+    with live_server(with_port(PG_URL, proxy.port), tmp_path_factory.mktemp("faults"), **FAST_FAILURE) as server:
         yield server
 
 
@@ -61,11 +67,10 @@ def assert_clean_503(status: int, headers: dict[str, str], body: bytes) -> None:
         assert leak not in body
 
 
-def test_starts_while_the_database_is_down_and_heals_without_restart(
-    proxy: TcpProxy, tmp_path: Path, direct: Engine
-) -> None:
+def test_starts_while_the_database_is_down_and_heals_without_restart(tmp_path: Path, direct: Engine) -> None:
+    proxy = TcpProxy(database_address(), free_port())  # its own, cut before the server starts
     proxy.cut()
-    with live_server(with_port(PG_URL, proxy.port), tmp_path, **FAST_FAILURE) as server:
+    with contextlib.closing(proxy), live_server(with_port(PG_URL, proxy.port), tmp_path, **FAST_FAILURE) as server:
         started = time.monotonic()
         assert_clean_503(*server.request("GET", "/api/health"))
         user = new_user()
