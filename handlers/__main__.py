@@ -7,12 +7,10 @@ import sys
 import time
 
 import jwt
-import uvicorn
 
+from handlers import serving
 from handlers.config import ConfigError, Settings, load_settings
 from handlers.logs import configure_logging
-
-MAX_HEADER_BYTES = 16 * 1024  # request line and headers together; a browser's request is a few KB
 
 
 def mint_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
@@ -44,25 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     base = f"http://{settings.host}:{settings.port}/api"
     print(f"Task API on {base}  (Swagger UI: {base}/ui/)", flush=True)
-    uvicorn.run(
-        "handlers.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's lines go through the app's handler: one format for the whole stream
-        server_header=False,  # no version banner
-        # httptools (uvicorn's default when installed) buffers a header block of any size (10 MB
-        # measured); h11 refuses one over this bound with 400 and closes the connection.
-        http="h11",
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        proxy_headers=False,
-        # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
-        # runs the lifespan shutdown, which closes the pool.
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-    )
-    return 0
+    return serving.serve(settings, args.workers)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import psycopg2
 from psycopg2 import extensions
 
 
-class BoundedWaitConnection(extensions.connection):  # type: ignore[misc]
+class BoundedWaitConnection(extensions.connection):
     """A psycopg2 connection whose waits are bounded: `connect_timeout` seconds while connecting (libpq
     does not apply its own in this mode), `io_timeout` seconds per wait afterwards (set per subclass)."""
 

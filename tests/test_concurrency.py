@@ -83,7 +83,7 @@ def test_concurrent_creates_never_collide(server: LiveServer) -> None:
     results = in_parallel(server, [("POST", f"/api/{user}/tasks", {"title": f"t{i}"}, user) for i in range(creates)])
     assert {status for status, _ in results} == {201}
     assert len({body["id"] for _, body in results}) == creates
-    status, headers, body = server.request("GET", f"/api/{user}/tasks?limit=500", user=user)
+    status, _, body = server.request("GET", f"/api/{user}/tasks?limit=500", user=user)
     assert status == 200
     assert sorted(t["title"] for t in orjson.loads(body)) == sorted(f"t{i}" for i in range(creates))
 

@@ -129,7 +129,8 @@ def check_burst(results: list[tuple[int, float, int | None]], direct: Engine, se
     assert slowest < WORST_CASE_SECONDS, slowest
     acknowledged = {task_id for status, _, task_id in results if status == 201}
     with direct.connect() as conn:
-        stored = {row[0] for row in conn.execute(text("SELECT id FROM tasks WHERE id = ANY(:ids)"), {"ids": list(acknowledged)})}
+        rows = conn.execute(text("SELECT id FROM tasks WHERE id = ANY(:ids)"), {"ids": list(acknowledged)})
+        stored = {row[0] for row in rows}
     assert acknowledged == stored  # no write acknowledged with 201 was lost
     assert "Traceback" not in server.log()  # 503s are expected faults, logged in one line each
 
