@@ -22,7 +22,7 @@ FIRST_REQUEST_GRACE_SECONDS = 1.0
 class DrainingH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, except at shutdown for a connection that has not sent its first request
     yet: uvicorn closes it at once, and the request the client has just written meets a reset. Here it
-    gets `FIRST_REQUEST_GRACE_SECONDS` to arrive, and is then answered with `Connection: close`. Idle
+    gets `FIRST_REQUEST_GRACE_SECONDS` to arrive, is answered, and the connection is closed. Idle
     keep-alive connections (which have served a request) are still closed at once, as HTTP allows."""
 
     awaiting_first_request = False
@@ -40,7 +40,7 @@ class DrainingH11Protocol(H11Protocol):
             self.cycle.keep_alive = False  # the one request it came with, then close
 
     def stop_waiting(self) -> None:
-        if self.cycle is None:
+        if self.cycle is None and not self.transport.is_closing():
             super().shutdown()
 
 

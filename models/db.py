@@ -30,8 +30,9 @@ def make_engine(
     pool_timeout: float = 5.0,
     pool_recycle: int = 300,
     connect_timeout: int = 5,
-    statement_timeout: float = 5.0,
+    statement_timeout: float | None = 5.0,
 ) -> Engine:
+    """`statement_timeout=None` for tools (migrations) whose statements may legitimately run long."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -39,9 +40,11 @@ def make_engine(
     connect_args: dict[str, Any] = {
         "connect_timeout": connect_timeout,
         "application_name": "task-api",
-        "connection_factory": waits.connection_class(connect_timeout, statement_timeout + IO_TIMEOUT_MARGIN),
+        "connection_factory": waits.connection_class(
+            connect_timeout, None if statement_timeout is None else statement_timeout + IO_TIMEOUT_MARGIN
+        ),
     }
-    if statement_timeout > 0:
+    if statement_timeout is not None:
         connect_args["options"] = with_statement_timeout(make_url(url).query.get("options"), statement_timeout)
     return create_engine(
         url,

@@ -25,10 +25,10 @@ class BoundedWaitConnection(extensions.connection):
     does not apply its own in this mode), `io_timeout` seconds per wait afterwards (set per subclass)."""
 
     connect_timeout: float = 5.0
-    io_timeout: float = 10.0
+    io_timeout: float | None = 10.0  # None: wait as long as it takes (migrations)
 
 
-def connection_class(connect_timeout: float, io_timeout: float) -> type[BoundedWaitConnection]:
+def connection_class(connect_timeout: float, io_timeout: float | None) -> type[BoundedWaitConnection]:
     """A connection class for `connect_args={"connection_factory": ...}` with these bounds. A class, not
     attributes set after connecting, because the connect itself already waits through the callback."""
     bounds = {"connect_timeout": connect_timeout, "io_timeout": io_timeout}

@@ -131,6 +131,16 @@ def test_statement_timeout_is_set_on_every_connection(postgres_only: str) -> Non
         engine.dispose()
 
 
+def test_migrations_have_no_statement_timeout(postgres_only: str) -> None:
+    engine = make_engine(postgres_only, statement_timeout=None)  # as migrations/env.py makes it
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "0"
+            assert conn.execute(text("SELECT pg_sleep(0.1)")).scalar_one() == ""
+    finally:
+        engine.dispose()
+
+
 def test_statement_timeout_keeps_the_urls_own_options() -> None:
     assert with_statement_timeout(None, 5) == "-c statement_timeout=5000"
     assert with_statement_timeout("endpoint=ep-x", 2.5) == "endpoint=ep-x -c statement_timeout=2500"
