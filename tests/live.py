@@ -118,15 +118,25 @@ def live_server(database_url: str, tmp_path: Path, workers: int = 1, **env: str)
             env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so cleanup reaches the workers it spawns
         )
     server = LiveServer(process, port, log_file)
     try:
         wait_until_listening(server)
         yield server
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server and every process it started (a failed test must not leave workers behind)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever did not stop on SIGTERM
+    process.wait(10)
 
 
 def wait_until_listening(server: LiveServer, timeout: float = 20) -> None:
