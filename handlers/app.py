@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from handlers.config import Settings, load_settings
 from handlers.context import AppContext, RequestContextMiddleware
+from handlers.headers import SecurityHeadersMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
 from handlers.jwks import JwksKeys
 from handlers.logs import configure_logging
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         expose_headers=EXPOSED_HEADERS,
     )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
+    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # After the token and user checks (401/403 come first), before body validation.
     app.add_middleware(RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
@@ -85,6 +87,7 @@ def engine_for(settings: Settings) -> Engine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
     )
 
 

@@ -39,6 +39,9 @@ class Settings:
     db_pool_timeout: float = 5.0
     db_pool_recycle: int = 300
     db_connect_timeout: int = 5
+    db_statement_timeout: float = 5.0
+    # Seconds uvicorn lets in-flight requests finish after SIGTERM before cancelling them.
+    shutdown_timeout: int = 20
     # Checking every response against the spec costs ~60 % CPU: on in tests and CI, off in production.
     validate_responses: bool = False
 
@@ -71,6 +74,16 @@ class Settings:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        # A zero or negative bound would mean "wait for ever" somewhere (libpq, PostgreSQL, uvicorn).
+        bounds = {
+            "DB_CONNECT_TIMEOUT": self.db_connect_timeout,
+            "DB_STATEMENT_TIMEOUT": self.db_statement_timeout,
+            "DB_POOL_TIMEOUT": self.db_pool_timeout,
+            "SHUTDOWN_TIMEOUT": self.shutdown_timeout,
+        }
+        for name, value in bounds.items():
+            if value <= 0:
+                raise ConfigError(f"{name} must be a positive number of seconds")
 
     @property
     def jwks_url(self) -> str | None:
@@ -171,5 +184,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         db_pool_timeout=number("DB_POOL_TIMEOUT", Settings.db_pool_timeout, float),
         db_pool_recycle=int(number("DB_POOL_RECYCLE", Settings.db_pool_recycle)),
         db_connect_timeout=int(number("DB_CONNECT_TIMEOUT", Settings.db_connect_timeout)),
+        db_statement_timeout=number("DB_STATEMENT_TIMEOUT", Settings.db_statement_timeout, float),
+        shutdown_timeout=int(number("SHUTDOWN_TIMEOUT", Settings.shutdown_timeout)),
         validate_responses=(get("VALIDATE_RESPONSES") or "false").lower() in ("1", "true", "yes"),
     )
