@@ -9,6 +9,8 @@ import contextlib
 import os
 import socket
 
+import h11
+import orjson
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
@@ -42,6 +44,29 @@ class DrainingH11Protocol(H11Protocol):
     def stop_waiting(self) -> None:
         if self.cycle is None and not self.transport.is_closing():
             super().shutdown()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn answers a request h11 cannot parse with a plain-text 400 before the app sees it; this
+        answers with problem+json like every other error, and 431 when the head was over the bound."""
+        too_large = len(self.conn.trailing_data[0]) > MAX_HEADER_BYTES
+        status = 431 if too_large else 400
+        title = "Request Header Fields Too Large" if too_large else "Bad Request"
+        detail = (
+            f"The request line and headers exceed {MAX_HEADER_BYTES} bytes"
+            if too_large
+            else "The request is not valid HTTP/1.1"
+        )
+        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"cache-control", b"no-store"),
+            (b"connection", b"close"),
+        ]
+        for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
 
 class DrainingServer(uvicorn.Server):
