@@ -54,5 +54,10 @@ client-check: $(CLIENTS)/node_modules/.installed
 
 contract: lint-spec client-check
 
+# Schemathesis against a live server (uvicorn, as in production): every check, stateful phase on.
+# FUZZ_DATABASE_URL (default: a fresh SQLite file), FUZZ_MAX_TIME, FUZZ_MAX_EXAMPLES, FUZZ_SEED: see tests/fuzz/live.sh.
+fuzz: $(BIN)/.installed
+	tests/fuzz/live.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated
