@@ -26,7 +26,7 @@ from tests.helpers import token
 isolation_is_enforced = make_isolation_check(token)
 # Enough to reach NUL bytes, huge integers, odd Unicode and empty bodies on every operation, within seconds.
 FAST = hypothesis.settings(
-    max_examples=25,
+    max_examples=50,
     deadline=None,
     derandomize=True,  # the same cases on every run: a failure here is reproducible as is
     suppress_health_check=list(hypothesis.HealthCheck),
@@ -89,4 +89,4 @@ def test_sequences_along_links_keep_the_contract(app: Any) -> None:
             kwargs["additional_checks"] = [isolation_is_enforced]
             super().validate_response(response, case, **kwargs)
 
-    Machine.run(settings=hypothesis.settings(FAST, max_examples=15, stateful_step_count=6))
+    Machine.run(settings=hypothesis.settings(FAST, max_examples=25, stateful_step_count=8))
