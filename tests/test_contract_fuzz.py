@@ -24,11 +24,11 @@ from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id
 from tests.helpers import token
 
 isolation_is_enforced = make_isolation_check(token)
-# Enough to reach NUL bytes, huge integers, odd Unicode and empty bodies on every operation, within seconds.
+# Bounded to seconds per database (`make fuzz` is the long run); derandomized so every run sends the same cases.
 FAST = hypothesis.settings(
     max_examples=50,
     deadline=None,
-    derandomize=True,  # the same cases on every run: a failure here is reproducible as is
+    derandomize=True,
     suppress_health_check=list(hypothesis.HealthCheck),
     database=None,
 )

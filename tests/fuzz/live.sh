@@ -7,6 +7,7 @@
 #   FUZZ_MAX_EXAMPLES  examples per operation and phase, default 100
 #   FUZZ_MAX_TIME      seconds for the whole run (fuzzing and stateful repeat until it is spent), default 300
 #   FUZZ_SEED          default: a random one, printed so that a failure can be replayed
+#   FUZZ_REPORT        Schemathesis report formats (default junit), FUZZ_REPORT_DIR where (default: a temporary dir)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=.venv/bin
@@ -48,7 +49,7 @@ SCHEMATHESIS_HOOKS=tests.fuzz.hooks $BIN/schemathesis --config-file tests/fuzz/s
     --max-time "${FUZZ_MAX_TIME:-300}" \
     --seed "$SEED" \
     --workers 1 \
-    --report junit --report-dir "${FUZZ_REPORT_DIR:-$WORK/report}" || status=$?
+    --report "${FUZZ_REPORT:-junit}" --report-dir "${FUZZ_REPORT_DIR:-$WORK/report}" || status=$?
 
 # An unhandled error (logged at ERROR with its traceback, answered 500) fails the run even if no check saw it.
 if grep -E 'ERROR|CRITICAL|Traceback' "$WORK/server.log"; then
