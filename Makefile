@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 USER ?= alice
 
-.PHONY: run test token lint migrate bench clean
+.PHONY: run test token lint lint-spec client-check contract fuzz migrate bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,5 +45,28 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The contract's own checks: the spec validates and lints clean, and a typed client compiles against it.
+# The Node tools are pinned in clients/package-lock.json.
+CLIENTS := clients
+REDOCLY_ENV := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+
+$(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-spec: $(BIN)/.installed $(CLIENTS)/node_modules/.installed
+	$(BIN)/openapi-spec-validator openapi.yaml
+	cd $(CLIENTS) && $(REDOCLY_ENV) npm run --silent lint-spec
+
+client-check: $(CLIENTS)/node_modules/.installed
+	cd $(CLIENTS) && npm run --silent generate && npm run --silent typecheck
+
+contract: lint-spec client-check
+
+# Schemathesis against a live server (uvicorn, as in production): every check, stateful phase on.
+# FUZZ_DATABASE_URL (default: a fresh SQLite file), FUZZ_MAX_TIME, FUZZ_MAX_EXAMPLES, FUZZ_SEED: see tests/fuzz/live.sh.
+fuzz: $(BIN)/.installed
+	tests/fuzz/live.sh
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated

@@ -7,8 +7,8 @@ import sys
 import time
 
 import jwt
-import uvicorn
 
+from handlers import serving
 from handlers.config import ConfigError, Settings, load_settings
 from handlers.logs import configure_logging
 
@@ -37,23 +37,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "token":
+        if not settings.better_auth_secret:  # with only BETTER_AUTH_URL, tokens come from the frontend
+            message = "make token signs HS256 with BETTER_AUTH_SECRET, which is not set; with only BETTER_AUTH_URL"
+            print(f"error: {message}, use a token from the frontend (GET /api/auth/token)", file=sys.stderr)
+            return 2
         print(mint_token(settings, args.user))
         return 0
     configure_logging(settings.log_level, settings.log_format)
     base = f"http://{settings.host}:{settings.port}/api"
     print(f"Task API on {base}  (Swagger UI: {base}/ui/)", flush=True)
-    uvicorn.run(
-        "handlers.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's lines go through the app's handler: one format for the whole stream
-        server_header=False,  # no version banner
-        proxy_headers=False,
-    )
-    return 0
+    return serving.serve(settings, args.workers)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ from starlette.middleware.cors import CORSMiddleware
 
 from handlers.config import Settings, load_settings
 from handlers.context import AppContext, RequestContextMiddleware
+from handlers.headers import SecurityHeadersMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
+from handlers.jwks import JwksKeys
 from handlers.logs import configure_logging
 from handlers.operations import use_prebuilt_operations
 from handlers.problems import AllowedMethods, make_error_handlers
-from handlers.security import SharedSecret, TokenVerifier
+from handlers.security import KeySource, SharedSecret, TokenVerifier
 from handlers.token_cache import CachingTokenVerifier
 from handlers.validation import SpecParameterValidator, StrictJSONBodyValidator
 from models.db import make_engine
@@ -42,10 +44,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         # Sync handlers run in AnyIO's thread pool (40 threads). More of them than pooled connections only
-        # wait on the pool or open overflow connections that close again (churn: ~50 new PostgreSQL
-        # sessions a second under wrk -c64); requests beyond this wait on the event loop instead.
+        # wait on the pool or open overflow connections that close again (churn: 3,145 new PostgreSQL
+        # sessions in one `make bench` run); requests beyond this wait on the event loop instead.
         to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         yield
+        context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown
 
     spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         expose_headers=EXPOSED_HEADERS,
     )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
+    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # After the token and user checks (401/403 come first), before body validation.
     app.add_middleware(RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
@@ -91,10 +95,23 @@ def engine_for(settings: Settings) -> Engine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
     )
 
 
 def verifier_for(settings: Settings) -> TokenVerifier:
-    """Today one key source, the shared HS256 secret; a JWKS source (Better Auth's jwt plugin) joins it here."""
-    sources = [SharedSecret(settings.better_auth_secret)]
-    return CachingTokenVerifier(sources, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    """HS256 with the shared secret, Better Auth's JWKS, or both: whichever is configured."""
+    sources: list[KeySource] = []
+    if settings.better_auth_secret:
+        sources.append(SharedSecret(settings.better_auth_secret, settings.jwt_issuer, settings.jwt_audience))
+    if settings.jwks_url:
+        jwks = JwksKeys(
+            settings.jwks_url,
+            issuer=settings.jwks_issuer,
+            audience=settings.jwks_audience,
+            cache_seconds=settings.jwks_cache_seconds,
+            refetch_seconds=settings.jwks_refetch_seconds,
+            timeout_seconds=settings.jwks_timeout_seconds,
+        )
+        sources.append(jwks)
+    return CachingTokenVerifier(sources)  # verified tokens are remembered until they expire

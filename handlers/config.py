@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"  # noqa: S105 (the one refused)
 MIN_SECRET_BYTES = 32
@@ -18,7 +19,13 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    better_auth_secret: str
+    better_auth_secret: str = ""  # HS256 tokens are accepted when it is set
+    # Better Auth's jwt plugin: EdDSA/ES*/RS*/PS256 tokens checked against its JWKS, when the URL is set.
+    better_auth_url: str | None = None
+    better_auth_jwks_url: str | None = None  # default: {better_auth_url}/api/auth/jwks
+    jwks_cache_seconds: float = 300.0
+    jwks_refetch_seconds: float = 5.0  # at most one fetch per interval, however many unknown `kid`s arrive
+    jwks_timeout_seconds: float = 3.0
     database_url: str = "sqlite:///./todo.db"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     host: str = "127.0.0.1"
@@ -32,17 +39,34 @@ class Settings:
     db_pool_timeout: float = 5.0
     db_pool_recycle: int = 300
     db_connect_timeout: int = 5
+    db_statement_timeout: float = 5.0
+    # Seconds uvicorn lets in-flight requests finish after SIGTERM before cancelling them.
+    shutdown_timeout: int = 20
     # Checking every response against the spec costs ~60 % CPU: on in tests and CI, off in production.
     validate_responses: bool = False
 
     def __post_init__(self) -> None:
         secret = self.better_auth_secret
-        if not secret:
-            raise ConfigError("BETTER_AUTH_SECRET is not set; put a random string of 32+ bytes in .env")
+        if not secret and not self.better_auth_url:
+            raise ConfigError(
+                "neither BETTER_AUTH_SECRET (HS256) nor BETTER_AUTH_URL (jwt plugin) is set; set one in .env"
+            )
         if secret == PLACEHOLDER_SECRET:
             raise ConfigError("BETTER_AUTH_SECRET is still the .env.example placeholder; set a random one")
-        if len(secret.encode()) < MIN_SECRET_BYTES:
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
+        for name, url in (("BETTER_AUTH_URL", self.better_auth_url), ("BETTER_AUTH_JWKS_URL", self.jwks_url)):
+            try:
+                if url:
+                    origin(url)
+            except ValueError:
+                raise ConfigError(f"{name} must be an http(s) URL, got {url!r}") from None
+        if self.better_auth_jwks_url and not self.better_auth_url:
+            # The JWKS alone does not say which issuer and audience its tokens must name.
+            raise ConfigError("BETTER_AUTH_JWKS_URL is set without BETTER_AUTH_URL; set BETTER_AUTH_URL too")
+        jwks_seconds = (self.jwks_cache_seconds, self.jwks_refetch_seconds, self.jwks_timeout_seconds)
+        if not all(0 < seconds <= 86400 for seconds in jwks_seconds):  # NaN fails this too
+            raise ConfigError("JWKS_CACHE_SECONDS, JWKS_REFETCH_SECONDS, JWKS_TIMEOUT_SECONDS must be in (0, 86400]")
         if "*" in self.cors_origins:
             # Credentialed CORS with a wildcard would let any site act with a user's credentials.
             raise ConfigError("CORS_ORIGINS must list origins explicitly; '*' is not allowed")
@@ -50,10 +74,46 @@ class Settings:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        # A zero or negative bound would mean "wait for ever" somewhere (libpq, PostgreSQL, uvicorn).
+        bounds = {
+            "DB_CONNECT_TIMEOUT": self.db_connect_timeout,
+            "DB_STATEMENT_TIMEOUT": self.db_statement_timeout,
+            "DB_POOL_TIMEOUT": self.db_pool_timeout,
+            "SHUTDOWN_TIMEOUT": self.shutdown_timeout,
+        }
+        for name, value in bounds.items():
+            if value <= 0:
+                raise ConfigError(f"{name} must be a positive number of seconds")
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.better_auth_jwks_url or not self.better_auth_url:
+            return self.better_auth_jwks_url
+        return f"{self.better_auth_url.rstrip('/')}/api/auth/jwks"
+
+    @property
+    def jwks_issuer(self) -> str | None:
+        """The `iss` the jwt plugin's tokens must carry: JWT_ISSUER, or else the frontend's origin."""
+        return self.jwt_issuer or (origin(self.better_auth_url) if self.better_auth_url else None)
+
+    @property
+    def jwks_audience(self) -> str | None:
+        return self.jwt_audience or (origin(self.better_auth_url) if self.better_auth_url else None)
 
     def __repr__(self) -> str:
         # Keep the secret out of any log line or traceback that prints the settings.
         return f"Settings(database_url={redact_url(self.database_url)!r}, better_auth_secret='***')"
+
+
+def origin(url: str) -> str:
+    """An http(s) URL's origin as Better Auth's jwt plugin writes it in `iss` and `aud` (JavaScript's
+    `new URL(url).origin`: lower-case scheme and host, no default port, no path); ValueError if none."""
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port  # `.port` checks it is a number
+    if scheme not in ("http", "https") or not host:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, {"http": 80, "https": 443}[scheme]) else "")
 
 
 def redact_url(url: str) -> str:
@@ -106,6 +166,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "http://localhost:3000").split(",") if o.strip())
     return Settings(
         better_auth_secret=values.get("BETTER_AUTH_SECRET", ""),
+        better_auth_url=get("BETTER_AUTH_URL"),
+        better_auth_jwks_url=get("BETTER_AUTH_JWKS_URL"),
+        jwks_cache_seconds=number("JWKS_CACHE_SECONDS", Settings.jwks_cache_seconds, float),
+        jwks_refetch_seconds=number("JWKS_REFETCH_SECONDS", Settings.jwks_refetch_seconds, float),
+        jwks_timeout_seconds=number("JWKS_TIMEOUT_SECONDS", Settings.jwks_timeout_seconds, float),
         database_url=get("DATABASE_URL") or Settings.database_url,
         cors_origins=origins,
         host=get("HOST") or Settings.host,
@@ -119,5 +184,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         db_pool_timeout=number("DB_POOL_TIMEOUT", Settings.db_pool_timeout, float),
         db_pool_recycle=int(number("DB_POOL_RECYCLE", Settings.db_pool_recycle)),
         db_connect_timeout=int(number("DB_CONNECT_TIMEOUT", Settings.db_connect_timeout)),
+        db_statement_timeout=number("DB_STATEMENT_TIMEOUT", Settings.db_statement_timeout, float),
+        shutdown_timeout=int(number("SHUTDOWN_TIMEOUT", Settings.shutdown_timeout)),
         validate_responses=(get("VALIDATE_RESPONSES") or "false").lower() in ("1", "true", "yes"),
     )

@@ -1,9 +1,9 @@
 """Bearer-JWT verification, wired in openapi.yaml as `x-bearerInfoFunc`.
 
-Connexion calls `verify_bearer_token` on the event loop, so it does CPU work only: no database and
-no network. Keys come from key sources chosen by the token's `alg` header; HS256 with the shared
-secret is the one source today, and a JWKS source (Better Auth's jwt plugin) is another class with the
-same `key_for` method, not a rewrite.
+Connexion awaits `verify_bearer_token` on the event loop. Keys come from key sources chosen by the
+token's `alg` header (and `kid`): the shared secret for HS256, Better Auth's JWKS (`handlers.jwks`) for
+EdDSA, ES256, ES512, RS256 and PS256. With a cached key, verification is CPU work only; the one await
+is a source's `refresh`, on a key it does not have yet, which for the JWKS is an async, shared fetch.
 """
 
 from __future__ import annotations
@@ -26,75 +26,111 @@ Claims = dict[str, Any]
 
 
 class KeySource(Protocol):
+    algorithms: tuple[str, ...]
+    issuer: str | None  # when set, tokens verified by this source must carry exactly this `iss`
+    audience: str | None
+
     def key_for(self, algorithm: str, key_id: str | None) -> Any | None:
         """The key that verifies tokens with this `alg` (and `kid`), or None if it has none."""
+
+    async def refresh(self, algorithm: str, key_id: str | None) -> None:
+        """Look for a key it lacks; raises ServiceUnavailable when it cannot look."""
+
+    def close(self) -> None:
+        """Stop any work in the background (on shutdown)."""
 
 
 class SharedSecret:
     """HS256 with the UTF-8 bytes of BETTER_AUTH_SECRET (tokens a frontend's server route signs)."""
 
-    algorithms = ("HS256",)
+    algorithms: tuple[str, ...] = ("HS256",)
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, issuer: str | None = None, audience: str | None = None) -> None:
         self._key = secret.encode()
+        self.issuer, self.audience = issuer, audience
 
     def key_for(self, algorithm: str, key_id: str | None) -> bytes | None:
         return self._key if algorithm in self.algorithms else None
 
+    async def refresh(self, algorithm: str, key_id: str | None) -> None:
+        return None  # one fixed key: nothing more to find
+
+    def close(self) -> None:
+        return None
+
 
 class TokenVerifier:
-    def __init__(self, sources: Sequence[KeySource], issuer: str | None = None, audience: str | None = None) -> None:
+    def __init__(self, sources: Sequence[KeySource]) -> None:
         self._sources = sources
-        self._issuer = issuer
-        self._audience = audience
 
-    def _key_for(self, algorithm: str, key_id: Any) -> Any | None:
-        kid = key_id if isinstance(key_id, str) else None
-        return next((key for source in self._sources if (key := source.key_for(algorithm, kid)) is not None), None)
+    def _find(self, algorithm: str, key_id: str | None) -> tuple[KeySource, Any] | None:
+        for source in self._sources:
+            if (key := source.key_for(algorithm, key_id)) is not None:
+                return source, key
+        return None
 
-    def verify(self, token: str) -> Claims:
-        """The token's claims; raises `Unauthenticated` with a reason safe to show (never the token)."""
+    async def verify(self, token: str) -> Claims:
+        """The token's claims; raises `Unauthenticated` with a reason safe to show (never the token), or
+        `ServiceUnavailable` when the key it names cannot be fetched."""
         try:
             header = jwt.get_unverified_header(token)
-            algorithm = header.get("alg")
-            if not isinstance(algorithm, str):
-                raise Unauthenticated(detail="The token's header names no signing algorithm")
-            key = self._key_for(algorithm, header.get("kid"))
-            if key is None:
-                raise Unauthenticated(detail="The token's signing algorithm is not accepted")
-            claims: Claims = jwt.decode(
-                token,
-                key,
-                algorithms=[algorithm],  # pinned: only the algorithm this key is meant for
-                issuer=self._issuer,
-                audience=self._audience,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
-            )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated(detail="The token has expired") from None
-        except jwt.ImmatureSignatureError:
-            raise Unauthenticated(detail="The token is not valid yet") from None
-        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
-            raise Unauthenticated(detail="The token was issued by or for another party") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise Unauthenticated(detail=f"The token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
             raise Unauthenticated(detail="The token is malformed or its signature does not verify") from None
-        sub = claims.get("sub")
-        if not isinstance(sub, str) or not USER_ID.fullmatch(sub):  # not `^…$`: `$` allows a final newline
-            raise Unauthenticated(detail="The token's 'sub' claim is not a valid user id")
-        return claims
+        algorithm, key_id = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str):
+            raise Unauthenticated(detail="The token's header names no signing algorithm")
+        if not any(algorithm in source.algorithms for source in self._sources):
+            raise Unauthenticated(detail="The token's signing algorithm is not accepted")
+        key_id = key_id if isinstance(key_id, str) else None
+        found = self._find(algorithm, key_id)
+        if found is None:
+            for source in self._sources:
+                await source.refresh(algorithm, key_id)
+            found = self._find(algorithm, key_id)
+        if found is None:
+            raise Unauthenticated(detail="The token's signing key is not known")
+        return decode(token, found[1], algorithm, found[0])
+
+    def close(self) -> None:
+        for source in self._sources:
+            source.close()
 
 
-def verify_bearer_token(token: str, request: ConnexionRequest) -> Claims:
+def decode(token: str, key: Any, algorithm: str, source: KeySource) -> Claims:
+    try:
+        claims: Claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],  # pinned: only the algorithm this key is meant for
+            issuer=source.issuer,
+            audience=source.audience,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "sub"], "verify_aud": source.audience is not None},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated(detail="The token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise Unauthenticated(detail="The token is not valid yet") from None
+    except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
+        raise Unauthenticated(detail="The token was issued by or for another party") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthenticated(detail=f"The token lacks the {exc.claim!r} claim") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated(detail="The token is malformed or its signature does not verify") from None
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not USER_ID.fullmatch(sub):  # not `^…$`: `$` allows a final newline
+        raise Unauthenticated(detail="The token's 'sub' claim is not a valid user id")
+    return claims
+
+
+async def verify_bearer_token(token: str, request: ConnexionRequest) -> Claims:
     """Security function: verify the token, then check the path's `{user_id}` is its user.
 
     The ownership check lives here, before Connexion validates parameters and body, so a foreign
     `{user_id}` is 403 whatever else is wrong with the request.
     """
     verifier: TokenVerifier = request.scope["task_api"].verifier
-    claims = verifier.verify(token)
+    claims = await verifier.verify(token)
     path_user = request.path_params.get("user_id")
     if path_user is not None and path_user != claims["sub"]:
         raise Forbidden("The path's user_id is not the signed-in user")

@@ -42,7 +42,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(database_url())
+    engine = make_engine(database_url(), statement_timeout=None)  # an index build may take minutes
     with engine.connect() as conn:
         configure(conn)
         with context.begin_transaction():

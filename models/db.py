@@ -7,6 +7,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from models import waits
+
+# The client-side bound on one database wait exceeds the server-side statement timeout by this much, so
+# that a slow query normally ends with PostgreSQL's own cancel and a stalled network with ours.
+IO_TIMEOUT_MARGIN = 2.0
+
 
 def normalize_url(url: str) -> str:
     """Accept the URLs Neon and Heroku hand out (`postgres://`, `postgresql://`) with psycopg2."""
@@ -24,10 +30,22 @@ def make_engine(
     pool_timeout: float = 5.0,
     pool_recycle: int = 300,
     connect_timeout: int = 5,
+    statement_timeout: float | None = 5.0,
 ) -> Engine:
+    """`statement_timeout=None` for tools (migrations) whose statements may legitimately run long."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
+    waits.install()
+    connect_args: dict[str, Any] = {
+        "connect_timeout": connect_timeout,
+        "application_name": "task-api",
+        "connection_factory": waits.connection_class(
+            connect_timeout, None if statement_timeout is None else statement_timeout + IO_TIMEOUT_MARGIN
+        ),
+    }
+    if statement_timeout is not None:
+        connect_args["options"] = with_statement_timeout(make_url(url).query.get("options"), statement_timeout)
     return create_engine(
         url,
         # Neon and other poolers drop idle connections: test each one before use, and retire them
@@ -37,8 +55,15 @@ def make_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_recycle=pool_recycle,
-        connect_args={"connect_timeout": connect_timeout, "application_name": "task-api"},
+        connect_args=connect_args,
     )
+
+
+def with_statement_timeout(options: str | tuple[str, ...] | None, seconds: float) -> str:
+    """libpq `options` that also set `statement_timeout`. The URL's own options (Neon's
+    `endpoint=…`, say) are kept: `connect_args` would otherwise replace them."""
+    given = " ".join([options] if isinstance(options, str) else options or ())
+    return f"{given} -c statement_timeout={int(seconds * 1000)}".strip()
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -16,7 +16,7 @@ STRONG = "k" * 32
 @pytest.mark.parametrize(
     ("secret", "message"),
     [
-        ("", "not set"),
+        ("", "neither BETTER_AUTH_SECRET"),
         ("short", "at least 32 bytes"),
         ("x" * 31, "at least 32 bytes"),
         (PLACEHOLDER_SECRET, "placeholder"),
@@ -79,7 +79,7 @@ def test_cli_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: BETTER_AUTH_SECRET is not set; put a random string of 32+ bytes in .env"
+        "error: neither BETTER_AUTH_SECRET (HS256) nor BETTER_AUTH_URL (jwt plugin) is set; set one in .env"
     ]
 
 
@@ -101,3 +101,63 @@ def test_cli_mints_a_token_for_the_configured_secret(tmp_path: Path) -> None:
     )
     claims = jwt.decode(result.stdout.strip(), STRONG, algorithms=["HS256"])
     assert claims["sub"] == "alice" and claims["exp"] - claims["iat"] == 3600
+
+
+def test_better_auth_url_alone_is_enough() -> None:
+    settings = load_settings({"BETTER_AUTH_URL": "http://localhost:3000/"}, dotenv=None)
+    assert settings.better_auth_secret == ""
+    assert settings.jwks_url == "http://localhost:3000/api/auth/jwks"
+    assert (settings.jwks_issuer, settings.jwks_audience) == ("http://localhost:3000", "http://localhost:3000")
+    assert (settings.jwks_cache_seconds, settings.jwks_refetch_seconds, settings.jwks_timeout_seconds) == (300, 5, 3)
+
+
+def test_jwks_url_issuer_and_audience_overrides() -> None:
+    settings = load_settings(
+        {
+            "BETTER_AUTH_URL": "https://App.Example:443/app",
+            "BETTER_AUTH_JWKS_URL": "https://keys.example/jwks.json",
+            "JWT_AUDIENCE": "https://api.example",
+            "JWKS_REFETCH_SECONDS": "1.5",
+        },
+        dotenv=None,
+    )
+    assert settings.jwks_url == "https://keys.example/jwks.json"
+    assert (settings.jwks_issuer, settings.jwks_audience) == ("https://app.example", "https://api.example")
+    assert settings.jwks_refetch_seconds == 1.5
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BETTER_AUTH_URL": "localhost:3000"}, "BETTER_AUTH_URL must be an http"),
+        ({"BETTER_AUTH_URL": "http://localhost:abc"}, "BETTER_AUTH_URL must be an http"),
+        ({"BETTER_AUTH_URL": "http://a.example", "BETTER_AUTH_JWKS_URL": "file:///jwks"}, "JWKS_URL must be an http"),
+        ({"BETTER_AUTH_SECRET": STRONG, "BETTER_AUTH_JWKS_URL": "http://a.example/jwks"}, "without BETTER_AUTH_URL"),
+        ({"BETTER_AUTH_URL": "http://a.example", "JWKS_TIMEOUT_SECONDS": "0"}, "JWKS_TIMEOUT_SECONDS"),
+        ({"BETTER_AUTH_URL": "http://a.example", "JWKS_CACHE_SECONDS": "nan"}, "JWKS_CACHE_SECONDS"),
+        ({"BETTER_AUTH_URL": "http://a.example", "JWKS_REFETCH_SECONDS": "soon"}, "must be a number"),
+        ({"BETTER_AUTH_URL": "http://a.example", "BETTER_AUTH_SECRET": "short"}, "at least 32 bytes"),
+    ],
+)
+def test_invalid_better_auth_settings_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env, dotenv=None)
+
+
+def test_cli_token_needs_the_secret(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "handlers", "token", "alice"],
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            "BETTER_AUTH_URL": "http://localhost:3000",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: make token signs HS256 with BETTER_AUTH_SECRET, which is not set")

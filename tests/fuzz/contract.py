@@ -1,0 +1,100 @@
+"""What the Schemathesis runs (live `make fuzz` and the in-process test) share: one user, tokens, isolation probes.
+
+Schemathesis knows one identity, so on its own it only ever sees the owner's requests and the
+anonymous probes of `ignored_auth`. `isolation_is_enforced` adds the other two sides of the contract
+to every successful request on a user's path: the same request with another user's token (403), the
+same task id under the other user's own path (404: a task of someone else is never revealed) and the
+same request without a token (401 with `WWW-Authenticate: Bearer`), each an RFC 9457 problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from schemathesis import Case
+from schemathesis.auths import AuthContext
+from schemathesis.checks import CheckContext
+from schemathesis.core.transport import Response
+
+# Pinned by this version of Schemathesis (see pyproject.toml): sends a request derived from a case
+# with the run's transport settings and none of its credentials, and records it in the report.
+from schemathesis.specs.openapi._auth_retry import send_probe
+
+OWNER = "alice"
+OTHER = "mallory"
+PROBLEM = "application/problem+json"
+
+TokenFactory = Callable[[str], str]
+
+
+def pin_user_id(raw_schema: dict[str, Any]) -> None:
+    """Generate paths for the token's user only: any other id is a 403 before anything else is looked at,
+    so unpinned ids would test nothing but that one branch (which the isolation probes cover)."""
+    pinned = {"type": "string", "enum": [OWNER]}
+    raw_schema["components"]["schemas"]["UserId"] = pinned
+    # The spec Connexion serves has its references resolved, so the parameters carry copies.
+    for path_item in raw_schema["paths"].values():
+        for item in [path_item, *(op for op in path_item.values() if isinstance(op, dict))]:
+            for parameter in item.get("parameters", []) if isinstance(item, dict) else []:
+                if parameter.get("in") == "path" and parameter.get("name") == "user_id":
+                    parameter["schema"] = pinned
+
+
+class BearerToken:
+    """Schemathesis auth provider: the owner's token on every request it generates."""
+
+    def __init__(self, mint: TokenFactory) -> None:
+        self._mint = mint
+
+    def get(self, case: Case, ctx: AuthContext) -> str:
+        return self._mint(OWNER)
+
+    def set(self, case: Case, data: str, ctx: AuthContext) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+Probe = tuple[str, str | None, dict[str, Any], int]  # what it is, token (None: none), path parameters, status
+
+
+def probes_for(path: dict[str, Any], mint: TokenFactory) -> list[Probe]:
+    probes: list[Probe] = [
+        ("another user's token on the owner's path", mint(OTHER), path, 403),
+        ("no token", None, path, 401),
+    ]
+    if "id" in path:
+        their_path = {**path, "user_id": OTHER}
+        probes.append(("another user's token on their own path, same task id", mint(OTHER), their_path, 404))
+    return probes
+
+
+def what_is_wrong(answer: Response, expected: int) -> list[str]:
+    """How the answer differs from an RFC 9457 problem with this status (and the 401's challenge)."""
+    wrong = []
+    if answer.status_code != expected:
+        wrong.append(f"status {answer.status_code}, expected {expected}")
+    content_type = answer.headers.get("content-type", [""])[0]
+    if content_type != PROBLEM:
+        wrong.append(f"Content-Type {content_type!r}, expected {PROBLEM}")
+    if expected == 401 and not answer.headers.get("www-authenticate", [""])[0].startswith("Bearer"):
+        wrong.append("no `WWW-Authenticate: Bearer`")
+    return wrong
+
+
+def make_isolation_check(mint: TokenFactory) -> Callable[[CheckContext, Response, Case], bool | None]:
+    def isolation_is_enforced(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        path = dict(case.path_parameters or {})
+        if path.get("user_id") != OWNER or not 200 <= response.status_code < 300:
+            return None  # only a request the owner may make says anything about who else may make it
+        for label, token, path_parameters, expected in probes_for(path, mint):
+            headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
+            probe = case.derive(headers=headers)
+            probe.path_parameters = path_parameters
+            wrong = what_is_wrong(send_probe(ctx, case, probe), expected)
+            if wrong:
+                raise AssertionError(f"{case.method} {probe.formatted_path} with {label}: {'; '.join(wrong)}")
+        return True
+
+    return isolation_is_enforced

@@ -1,0 +1,92 @@
+"""Schemathesis in process: the ASGI app against openapi.yaml with every check, on each test database.
+
+A bounded version of `make fuzz` (tests/fuzz/live.sh), fast enough for every `make test`: the same
+owner token, pinned user id and isolation probes (tests/fuzz/contract.py), response validation on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+import yaml
+from schemathesis import Case
+from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+from sqlalchemy import Engine
+
+from handlers.app import SPEC_FILE, create_app
+from handlers.config import Settings
+from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id
+from tests.helpers import token
+
+isolation_is_enforced = make_isolation_check(token)
+# Bounded to seconds per database (`make fuzz` is the long run); derandomized so every run sends the same cases.
+FAST = hypothesis.settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(hypothesis.HealthCheck),
+    database=None,
+)
+
+
+class OwnerToken(BearerToken):
+    def __init__(self) -> None:
+        super().__init__(token)
+
+
+class CurrentApp:
+    """An ASGI app that forwards to the current test's fresh app.
+
+    The schema is loaded once at collection (Schemathesis's `from_fixture` does not work with this
+    pytest: it reads a private attribute pytest 9 removed), and `parametrize` copies it, so the
+    schema cannot be pointed at each test's app; this stand-in can.
+    """
+
+    def __init__(self) -> None:
+        self.target: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.target(scope, receive, send)
+
+
+CURRENT_APP = CurrentApp()
+
+
+def load_schema() -> OpenApiSchema:
+    spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    pin_user_id(spec)
+    loaded = schemathesis.openapi.from_dict(spec)
+    loaded.app = CURRENT_APP  # every request, checks' probes included, goes to the current test's app
+    loaded.config.update(base_url="http://testserver/api")
+    loaded.auth()(OwnerToken)
+    return loaded
+
+
+schema = load_schema()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> Iterator[Any]:
+    CURRENT_APP.target = create_app(settings)
+    yield CURRENT_APP.target
+    CURRENT_APP.target = None
+
+
+@schema.parametrize()
+@FAST
+def test_every_operation_keeps_the_contract(case: Case, app: Any) -> None:
+    case.call_and_validate(additional_checks=[isolation_is_enforced])
+
+
+def test_sequences_along_links_keep_the_contract(app: Any) -> None:
+    class Machine(schema.as_state_machine()):
+        def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
+            kwargs["additional_checks"] = [isolation_is_enforced]
+            super().validate_response(response, case, **kwargs)
+
+    Machine.run(settings=hypothesis.settings(FAST, max_examples=25, stateful_step_count=8))

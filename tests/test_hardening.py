@@ -1,0 +1,152 @@
+"""Security headers, secrets kept out of logs, and the database bounds that keep a request from
+hanging: an exhausted pool and a slow statement are 503s, not waits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
+
+from handlers import app as app_module
+from handlers.app import create_app
+from handlers.config import ConfigError, Settings
+from models.db import make_engine, with_statement_timeout
+from tests.helpers import SECRET, assert_problem, auth, create_task, token
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_every_task_response_is_nosniff_and_no_store(client: TestClient) -> None:
+    task = create_task(client)
+    path = f"/api/alice/tasks/{task['id']}"
+    responses = [
+        client.get("/api/alice/tasks", headers=auth()),
+        client.get(path, headers=auth()),
+        client.put(path, json={"title": "y"}, headers=auth()),
+        client.patch(f"{path}/complete", headers=auth()),
+        client.delete(path, headers=auth()),
+        client.get(path, headers=auth()),  # 404
+        client.get("/api/alice/tasks"),  # 401
+        client.get("/api/bob/tasks", headers=auth()),  # 403
+        client.get("/api/alice/tasks?limit=501", headers=auth()),  # 400
+        client.post("/api/alice/tasks", content=b"x" * 70_000, headers={**auth(), **JSON}),  # 413
+        client.get("/api/health"),
+        client.get("/api/nowhere"),
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 200, 200, 204, 404, 401, 403, 400, 413, 200, 404]
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert "server" not in response.headers
+
+
+def test_the_docs_may_be_cached(client: TestClient) -> None:
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers.get("cache-control") != "no-store"
+
+
+def test_no_token_or_secret_reaches_the_logs(
+    settings: Settings, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The app is made here, so that its log handler writes to the stream capsys captures.
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    good = token("alice")
+    sent = {
+        "good": good,
+        "bad signature": token("alice", secret="another-secret-" + "z" * 40),
+        "expired": token("alice", ttl=-3600),
+        "wrong algorithm": token("alice", algorithm="HS512"),
+        "garbage": good[:-5] + "AAAAA",
+    }
+    for bearer in sent.values():
+        headers = {"Authorization": f"Bearer {bearer}"}
+        client.get("/api/alice/tasks", headers=headers)
+        client.post("/api/alice/tasks", json={"title": "x"}, headers=headers)
+        client.post("/api/alice/tasks", json={"title": 5}, headers=headers)  # a rejected body is logged
+    client.get("/api/alice/tasks", headers={"Authorization": "Basic " + SECRET})
+    logged = capsys.readouterr()
+    log = logged.out + logged.err
+    assert "task created" in log  # the lines were captured
+    assert "No auth provided" in log  # so were the auth layer's
+    assert SECRET not in log
+    for bearer in sent.values():
+        assert bearer.split(".")[2] not in log  # neither the token nor its signature
+
+
+@pytest.fixture
+def postgres_only(database_url: str) -> str:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pool and statement timeouts are PostgreSQL settings (SQLite has neither)")
+    return database_url
+
+
+@pytest.fixture
+def captured_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
+    """The real engine the app builds, so a test can hold its connections."""
+    engines: list[Engine] = []
+    real = app_module.engine_for
+
+    def capture(settings: Settings) -> Engine:
+        engines.append(real(settings))
+        return engines[-1]
+
+    monkeypatch.setattr(app_module, "engine_for", capture)
+    yield engines
+    for engine in engines:
+        engine.dispose()
+
+
+def test_an_exhausted_pool_is_a_quick_503(postgres_only: str, engine: Engine, captured_engine: list[Engine]) -> None:
+    settings = Settings(
+        better_auth_secret=SECRET,
+        database_url=postgres_only,
+        validate_responses=True,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout=0.5,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/api/health").status_code == 200
+        with captured_engine[0].connect():  # the pool's only connection, held
+            response = client.get("/api/alice/tasks", headers=auth())
+            health = client.get("/api/health")
+        assert_problem(response, 503)
+        assert response.headers["retry-after"] == "5"
+        assert health.status_code == 503
+        assert client.get("/api/alice/tasks", headers=auth()).status_code == 200  # free again, fine again
+
+
+def test_statement_timeout_is_set_on_every_connection(postgres_only: str) -> None:
+    engine = make_engine(postgres_only, statement_timeout=1.5)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "1500ms"
+            with pytest.raises(Exception, match="statement timeout"):
+                conn.execute(text("SELECT pg_sleep(3)"))
+    finally:
+        engine.dispose()
+
+
+def test_migrations_have_no_statement_timeout(postgres_only: str) -> None:
+    engine = make_engine(postgres_only, statement_timeout=None)  # as migrations/env.py makes it
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "0"
+            assert conn.execute(text("SELECT pg_sleep(0.1)")).scalar_one() == ""
+    finally:
+        engine.dispose()
+
+
+def test_statement_timeout_keeps_the_urls_own_options() -> None:
+    assert with_statement_timeout(None, 5) == "-c statement_timeout=5000"
+    assert with_statement_timeout("endpoint=ep-x", 2.5) == "endpoint=ep-x -c statement_timeout=2500"
+
+
+@pytest.mark.parametrize("name", ["db_statement_timeout", "db_pool_timeout", "db_connect_timeout", "shutdown_timeout"])
+def test_unbounded_waits_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match="positive"):
+        Settings(better_auth_secret=SECRET, **{name: 0})  # type: ignore[arg-type]

@@ -1,0 +1,140 @@
+"""The service as production runs it: `python -m handlers serve`, SIGTERM during a burst of writes,
+several worker processes on one database, and oversized request heads."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from models.db import make_engine
+from tests.live import PG_URL, LiveServer, live_server, migrated, needs_postgresql
+
+pytestmark = needs_postgresql
+
+
+@pytest.fixture(scope="module")
+def direct() -> Iterator[Engine]:
+    engine = make_engine(migrated(PG_URL))
+    yield engine
+    engine.dispose()
+
+
+def stored_ids(direct: Engine, user: str) -> set[int]:
+    with direct.connect() as conn:
+        return {row[0] for row in conn.execute(text("SELECT id FROM tasks WHERE user_id = :u"), {"u": user})}
+
+
+def test_sigterm_finishes_in_flight_writes_and_loses_none(tmp_path: Path, direct: Engine) -> None:
+    user = f"shutdown-{uuid.uuid4().hex[:8]}"
+    outcomes: Counter[str] = Counter()
+    acknowledged: set[int] = set()
+    lock = threading.Lock()
+    with live_server(PG_URL, tmp_path) as server:
+
+        def writer() -> None:
+            while True:
+                try:
+                    status, headers, _ = server.request("POST", f"/api/{user}/tasks", {"title": "w"}, user)
+                except ConnectionRefusedError:
+                    with lock:
+                        outcomes["refused"] += 1  # not accepted: the listener is closed, as it should be
+                    return
+                except OSError as exc:  # a reset or an empty reply after the connection was accepted
+                    with lock:
+                        outcomes[f"broken: {errno.errorcode.get(exc.errno or 0, type(exc).__name__)}"] += 1
+                    return
+                with lock:
+                    outcomes[str(status)] += 1
+                    if status == 201:
+                        acknowledged.add(int(headers["location"].rsplit("/", 1)[1]))
+
+        threads = [threading.Thread(target=writer) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        # uvicorn re-raises the signal once it has shut down cleanly, so the exit status is "killed by SIGTERM".
+        assert server.process.wait(30) in (0, -signal.SIGTERM)
+        stopped_after = time.monotonic() - signalled
+        for thread in threads:
+            thread.join(10)
+        log = server.log()
+    assert outcomes["201"] > 0
+    assert set(outcomes) <= {"201", "refused"}, outcomes
+    assert acknowledged <= stored_ids(direct, user)  # every acknowledged write is stored
+    assert stopped_after < 10
+    assert "Shutting down" in log
+    assert "Application shutdown complete" in log  # the lifespan ran, and disposed of the pool
+    assert "Traceback" not in log
+
+
+def test_several_workers_share_one_database(tmp_path: Path, direct: Engine) -> None:
+    user = f"workers-{uuid.uuid4().hex[:8]}"
+    with live_server(PG_URL, tmp_path, workers=2, DB_POOL_SIZE="4", DB_MAX_OVERFLOW="0") as server:
+        deadline = time.monotonic() + 20
+        while len(worker_pids(server)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(worker_pids(server)) == 2
+        with ThreadPoolExecutor(8) as pool:
+            results = list(
+                pool.map(lambda i: server.request("POST", f"/api/{user}/tasks", {"title": f"t{i}"}, user), range(40))
+            )
+        assert Counter(status for status, _, _ in results) == {201: 40}
+        ids = {int(headers["location"].rsplit("/", 1)[1]) for _, headers, _ in results}
+        assert len(ids) == 40
+        assert ids == stored_ids(direct, user)
+        assert server.stop() in (0, -signal.SIGTERM)
+
+
+def worker_pids(server: LiveServer) -> list[int]:
+    """The supervisor's spawned worker processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    return [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def raw_request(port: int, head: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        # The server may answer and close before the rest arrives; its answer is still readable.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass  # what it refused to read makes the close a reset; the answer came first
+        return received
+
+
+def test_oversized_request_heads_are_refused_cleanly(tmp_path: Path, direct: Engine) -> None:
+    with live_server(PG_URL, tmp_path) as server:
+        for head in (
+            b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n",
+            b"GET /api/health?" + b"q" * 1_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        ):
+            answer = raw_request(server.port, head)
+            assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+            assert b"content-type: application/problem+json" in answer.lower()
+            assert b'"status":431' in answer
+        answer = raw_request(server.port, b"GET /api/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert b"content-type: application/problem+json" in answer.lower()
+        assert b'"status":400' in answer
+        status, headers, _ = server.request("GET", "/api/health")  # and it still serves
+        assert status == 200
+        assert "server" not in headers
+        assert headers["x-content-type-options"] == "nosniff"
