@@ -37,8 +37,8 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 # The contract's own checks: the spec validates and lints clean, and a typed client compiles against it.
-# The Node tools are pinned in clients/package-lock.json.
-CLIENTS := clients
+# The Node tools are pinned in tests/client/package-lock.json.
+CLIENTS := tests/client
 REDOCLY_ENV := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 
 $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
