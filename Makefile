@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 USER ?= alice
 
-.PHONY: run test token lint lint-spec client-check contract fuzz migrate clean
+.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,5 +59,10 @@ contract: lint-spec client-check
 fuzz: $(BIN)/.installed
 	tests/fuzz/live.sh
 
+# A real Better Auth instance (jwt plugin, default options; pinned in tests/interop) mints tokens that the
+# API, configured with BETTER_AUTH_URL alone, must accept. Needs Node 20+ and npm's registry.
+interop: $(BIN)/.installed
+	tests/interop/run
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated tests/interop/node_modules
