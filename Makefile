@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 USER ?= alice
 
-.PHONY: run test token lint lint-spec client-check contract fuzz migrate bench clean
+.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,8 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 # The contract's own checks: the spec validates and lints clean, and a typed client compiles against it.
-# The Node tools are pinned in clients/package-lock.json.
-CLIENTS := clients
+# The Node tools are pinned in tests/client/package-lock.json.
+CLIENTS := tests/client
 REDOCLY_ENV := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 
 $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
@@ -68,5 +68,10 @@ contract: lint-spec client-check
 fuzz: $(BIN)/.installed
 	tests/fuzz/live.sh
 
+# A real Better Auth instance (jwt plugin, default options; pinned in tests/interop) mints tokens that the
+# API, configured with BETTER_AUTH_URL alone, must accept. Needs Node 20+ and npm's registry.
+interop: $(BIN)/.installed
+	tests/interop/run
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated tests/interop/node_modules

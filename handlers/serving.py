@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import uuid
 
 import h11
 import orjson
@@ -62,6 +63,7 @@ class DrainingH11Protocol(H11Protocol):
             (b"content-length", str(len(body)).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"cache-control", b"no-store"),
+            (b"x-request-id", uuid.uuid4().hex.encode()),  # the request never reached the one the app sets
             (b"connection", b"close"),
         ]
         for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):

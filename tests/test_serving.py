@@ -130,6 +130,7 @@ def test_oversized_request_heads_are_refused_cleanly(tmp_path: Path, direct: Eng
             assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
             assert b"content-type: application/problem+json" in answer.lower()
             assert b'"status":431' in answer
+            assert b"x-request-id: " in answer.lower()
         answer = raw_request(server.port, b"GET /api/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
         assert b"content-type: application/problem+json" in answer.lower()
