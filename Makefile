@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 USER ?= alice
 
-.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate clean
+.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ token: $(BIN)/.installed .env
 # The suite runs on SQLite, and also on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# Load test on a fresh PostgreSQL database (127.0.0.1:5432, user postgres); results in .bench/. ~5 minutes.
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

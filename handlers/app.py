@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from anyio import to_thread
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
@@ -22,8 +23,10 @@ from handlers.headers import SecurityHeadersMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
 from handlers.jwks import JwksKeys
 from handlers.logs import configure_logging
+from handlers.operations import use_prebuilt_operations
 from handlers.problems import AllowedMethods, make_error_handlers
 from handlers.security import KeySource, SharedSecret, TokenVerifier
+from handlers.token_cache import CachingTokenVerifier
 from handlers.validation import SpecParameterValidator, StrictJSONBodyValidator
 from models.db import make_engine
 
@@ -40,6 +43,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
+        # Sync handlers run in AnyIO's thread pool (40 threads). More of them than pooled connections only
+        # wait on the pool or open overflow connections that close again (churn: 3,145 new PostgreSQL
+        # sessions in one `make bench` run); requests beyond this wait on the event loop instead.
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         yield
         context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         LenientRoutingMiddleware if m is RoutingMiddleware else m for m in ConnexionMiddleware.default_middlewares
     ]
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares)
+    use_prebuilt_operations(app)  # before add_api
     app.add_api(
         spec,
         base_path=BASE_PATH,
@@ -106,4 +114,4 @@ def verifier_for(settings: Settings) -> TokenVerifier:
             timeout_seconds=settings.jwks_timeout_seconds,
         )
         sources.append(jwks)
-    return TokenVerifier(sources)
+    return CachingTokenVerifier(sources)  # verified tokens are remembered until they expire

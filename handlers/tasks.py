@@ -29,12 +29,11 @@ def list_tasks(
     offset: int = 0,
 ) -> Response:
     keys = list(dict.fromkeys(sort.split(",")))  # a repeated key adds nothing
-    filters = listing.list_filters(user_id, status, priority, q)
     with current().engine.connect() as conn:
-        rows = listing.list_tasks(conn, filters, keys, limit, offset)
+        rows = listing.list_tasks(conn, user_id, status, priority, q, keys, limit, offset)
         # A short, non-empty (or first) page tells the total without a COUNT over all matches.
         short_page = len(rows) < limit and (rows or offset == 0)
-        total = offset + len(rows) if short_page else listing.count_tasks(conn, filters)
+        total = offset + len(rows) if short_page else listing.count_tasks(conn, user_id, status, priority, q)
     headers = {"X-Total-Count": str(total)}
     params = {"status": status, "priority": priority, "q": q, "sort": sort, "limit": limit}
     if link := page_links(f"/api/{quote(user_id, safe='')}/tasks", params, offset, limit, total):

@@ -42,6 +42,13 @@ OWNED = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner
 GET_TASK = select(*PUBLIC_COLUMNS).where(*OWNED)
 DELETE_TASK = delete(tasks).where(*OWNED).returning(tasks.c.id)
 
+# Every column but the id, as bind parameters: one statement for every create, built once.
+INSERT_TASK = (
+    insert(tasks)
+    .values({c.name: bindparam(f"new_{c.name}", type_=c.type) for c in tasks.columns if c.name != "id"})
+    .returning(*PUBLIC_COLUMNS)
+)
+
 Row = dict[str, Any]
 
 
@@ -54,18 +61,29 @@ def get_task(conn: Connection, user_id: str, task_id: int) -> Row | None:
     return dict(row) if row else None
 
 
-def upsert_user(conn: Connection, user_id: str, email: str | None, name: str | None) -> None:
-    """Create the user's row on first sight, refresh email/name when the token's claims changed."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(users).values(id=user_id, email=email, name=name, created_at=utc_now())
+def _upsert_user_statement(dialect: Any) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE for one dialect, built once: building it per request cost ~5 % of a
+    create's CPU."""
+    stmt = dialect.insert(users).values(
+        id=bindparam("new_id"), email=bindparam("new_email"), name=bindparam("new_name"),
+        created_at=bindparam("new_created_at", type_=users.c.created_at.type),
+    )  # fmt: skip
     # A token without the claim (one minted by `make token`, say) keeps what is known.
     new_email = func.coalesce(stmt.excluded.email, users.c.email)
     new_name = func.coalesce(stmt.excluded.name, users.c.name)
     changed = or_(users.c.email.is_distinct_from(new_email), users.c.name.is_distinct_from(new_name))
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[users.c.id], set_={"email": new_email, "name": new_name}, where=changed
     )
-    conn.execute(stmt)
+
+
+UPSERT_USER = {"postgresql": _upsert_user_statement(postgresql), "sqlite": _upsert_user_statement(sqlite)}
+
+
+def upsert_user(conn: Connection, user_id: str, email: str | None, name: str | None) -> None:
+    """Create the user's row on first sight, refresh email/name when the token's claims changed."""
+    values = {"new_id": user_id, "new_email": email, "new_name": name, "new_created_at": utc_now()}
+    conn.execute(UPSERT_USER[conn.dialect.name], values)
 
 
 def insert_task(conn: Connection, user_id: str, fields: Mapping[str, Any]) -> Row:
@@ -73,7 +91,7 @@ def insert_task(conn: Connection, user_id: str, fields: Mapping[str, Any]) -> Ro
     values = {"description": None, "completed": False, "priority": "medium", "due_date": None, **fields}
     values.update(user_id=user_id, title_key=fields["title"].casefold(), created_at=now, updated_at=now)
     values["completed_at"] = now if values["completed"] else None
-    row = conn.execute(insert(tasks).values(values).returning(*PUBLIC_COLUMNS)).mappings().one()
+    row = conn.execute(INSERT_TASK, {f"new_{k}": v for k, v in values.items()}).mappings().one()
     return dict(row)
 
 

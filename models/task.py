@@ -30,6 +30,9 @@ class Task(TaskBase, table=True):
         # Serves the default list (newest first) and its tie-break: WHERE user_id = ? ORDER BY
         # created_at DESC, id DESC LIMIT n is a backward scan of this index, no sort.
         Index("ix_tasks_user_created", "user_id", "created_at", "id"),
+        # Serves `status=…&sort=due_date`: WHERE user_id = ? AND completed = ? ORDER BY due_date ASC
+        # NULLS LAST, id is a forward scan of this index, no sort of every pending task.
+        Index("ix_tasks_user_completed_due", "user_id", "completed", "due_date", "id"),
         # Without AUTOINCREMENT SQLite reuses the id of the newest deleted task, so a retried DELETE
         # or PUT from a stale tab could hit a newer task.
         {"sqlite_autoincrement": True},

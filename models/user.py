@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String
+from sqlalchemy import Column, Integer, String
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -17,3 +17,7 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, sa_column=Column(String(320), nullable=True))
     name: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # How many tasks the user has, and how many of them are completed: kept by triggers on `tasks`
+    # (migration 0002) so that a list's X-Total-Count needs no COUNT over all of a user's tasks.
+    task_count: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
+    completed_count: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))

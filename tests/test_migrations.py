@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from models.db import make_engine, normalize_url
-from models.listing import list_filters, list_statement
+from models.listing import list_params, list_statement
 from tests.conftest import alembic_config
 
 
@@ -58,8 +58,8 @@ def test_models_match_migrations(database_url: str) -> None:
 def test_default_list_query_is_served_by_an_index(database_url: str) -> None:
     """EXPLAIN of the statement the list handler builds (not a hand-written copy of it)."""
     engine = make_engine(database_url)
-    filters = list_filters("alice", "all", None, None)
-    stmt = list_statement(filters, ["-created"], 100, 0, engine.dialect.name)
+    stmt = list_statement("all", False, False, ("-created",), engine.dialect.name)
+    stmt = stmt.params(list_params("alice", None, None, 100, 0))
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
     try:
         with engine.connect() as conn:

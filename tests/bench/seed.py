@@ -1,0 +1,61 @@
+"""Seed a fresh, migrated PostgreSQL database with realistic data, in SQL (INSERT … SELECT generate_series).
+
+1,000 users with 50 tasks each; three users with 100, 10,000 and 100,000 tasks (cost growth); one
+user whose tasks the delete run consumes. Titles, descriptions, priorities, completion and due dates
+vary the way a real list does: a third completed, half without a due date, created over a year.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+USERS = 1000
+TASKS_PER_USER = 50
+GROWTH_SIZES = (100, 10_000, 100_000)
+# The delete run's tasks, spread over 100 users as real deletes are (the writes of one user serialize
+# on their users row, which keeps the counts).
+DELETE_USERS = [f"bench-del-{n}" for n in range(1, 101)]
+DELETE_POOL = 600  # per user: 60k, more than a bounded delete run (warm-up included) uses here
+
+USERS_SQL = """
+INSERT INTO users (id, email, name, created_at)
+SELECT id, id || '@example.com', 'Bench ' || id, now() - interval '400 days' FROM unnest(%(ids)s::text[]) AS id
+"""
+
+# One row per (user, k), in the order of the users given: ids are contiguous per user (bench-n has
+# ids (n - 1) * 50 + 1 … n * 50), which pgbench's get script relies on. A real table's are not
+# contiguous; it does not matter for what is measured (every query goes through user_id first).
+TASKS_SQL = """
+INSERT INTO tasks (user_id, title, title_key, description, completed, priority, due_date, completed_at,
+                   created_at, updated_at)
+SELECT u, t.title, lower(t.title), CASE WHEN k %% 4 = 0 THEN NULL ELSE 'Notes: ' || md5(k::text) END,
+       k %% 3 = 0, (ARRAY['low', 'medium', 'high'])[1 + k %% 3],
+       CASE WHEN k %% 2 = 0 THEN NULL ELSE t.created + (k %% 60) * interval '1 day' END,
+       CASE WHEN k %% 3 = 0 THEN t.created + interval '1 hour' END, t.created, t.created
+FROM unnest(%(users)s::text[]) WITH ORDINALITY AS x(u, n), generate_series(1, %(count)s) AS k,
+     LATERAL (SELECT 'Task ' || k || ' ' || substr(md5(u || k), 1, 12) AS title,
+                     now() - (%(count)s - k) * (interval '365 days' / %(count)s) AS created) AS t
+ORDER BY n, k
+"""
+
+
+def bench_users() -> list[str]:
+    return [f"bench-{n}" for n in range(1, USERS + 1)]
+
+
+def growth_user(size: int) -> str:
+    return f"bench-grow-{size}"
+
+
+def seed(cur: Any) -> None:
+    everyone = [*bench_users(), *(growth_user(s) for s in GROWTH_SIZES), *DELETE_USERS]
+    cur.execute(USERS_SQL, {"ids": everyone})
+    cur.execute(TASKS_SQL, {"users": bench_users(), "count": TASKS_PER_USER})
+    for size in GROWTH_SIZES:
+        cur.execute(TASKS_SQL, {"users": [growth_user(size)], "count": size})
+    cur.execute(TASKS_SQL, {"users": DELETE_USERS, "count": DELETE_POOL})
+
+
+def task_ids(cur: Any, users: list[str]) -> dict[str, list[int]]:
+    cur.execute("SELECT user_id, array_agg(id ORDER BY id) FROM tasks WHERE user_id = ANY(%s) GROUP BY 1", (users,))
+    return dict(cur.fetchall())

@@ -1,0 +1,36 @@
+"""pgbench scripts with the very SQL the list and get handlers issue, compiled from models/ for PostgreSQL.
+
+The user (and task id) vary per transaction through pgbench variables, as the HTTP runs vary them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine
+
+from models import listing, queries
+from models.db import normalize_url
+from tests.bench import seed
+
+PLACEHOLDER_USER = "bench-placeholder"
+PLACEHOLDER_ID = 987654321
+
+
+def compiled(statement: object, url: str) -> str:
+    dialect = create_engine(normalize_url(url)).dialect
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))  # type: ignore[attr-defined]
+
+
+def pgbench_scripts(url: str) -> dict[str, str]:
+    user = f"'{PLACEHOLDER_USER}'"
+    each_user = f"\\set n random(1, {seed.USERS})\n"
+    by_user = "'bench-' || :n"
+    scripts = {}
+    for name, status, keys in (("list_default", "all", ["-created"]), ("list_filtered", "pending", ["due_date"])):
+        stmt = listing.list_statement(status, False, False, tuple(keys), "postgresql")
+        sql = compiled(stmt.params(listing.list_params(PLACEHOLDER_USER, None, None, 100, 0)), url)
+        scripts[name] = each_user + sql.replace(user, by_user).replace("\n", " ") + ";\n"
+    # Seeded ids are contiguous per user (seed.py), so task :id belongs to user (id - 1) / 50 + 1.
+    get = compiled(queries.GET_TASK.params(task_id=PLACEHOLDER_ID, owner_id=PLACEHOLDER_USER), url)
+    get = get.replace(str(PLACEHOLDER_ID), ":id").replace(user, f"'bench-' || ((:id - 1) / {seed.TASKS_PER_USER} + 1)")
+    scripts["get"] = f"\\set id random(1, {seed.USERS * seed.TASKS_PER_USER})\n" + get.replace("\n", " ") + ";\n"
+    return scripts
