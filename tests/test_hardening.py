@@ -7,11 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from handlers import app as app_module
 from handlers.app import create_app
 from handlers.config import ConfigError, Settings
+from models import db
 from models.db import make_engine, with_statement_timeout
 from tests.helpers import SECRET, assert_problem, auth, create_task, token
 
@@ -150,3 +152,28 @@ def test_statement_timeout_keeps_the_urls_own_options() -> None:
 def test_unbounded_waits_are_refused(name: str) -> None:
     with pytest.raises(ConfigError, match="positive"):
         Settings(better_auth_secret=SECRET, **{name: 0})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
+def test_a_connection_closed_while_idle_is_replaced_before_use(
+    postgres_only: str, monkeypatch: pytest.MonkeyPatch, idle_seconds: float
+) -> None:
+    """What Neon does to an idle pooled connection, done with pg_terminate_backend: past the idle
+    threshold the checkout pings and replaces it; within it (3600 s here) the dead one is used and fails,
+    which is what shows the ping is what saves the request."""
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", idle_seconds)
+    engine, admin = make_engine(postgres_only, pool_size=1, max_overflow=0), make_engine(postgres_only)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar_one()
+        with engine.connect() as conn:
+            if idle_seconds:
+                with pytest.raises(DBAPIError):
+                    conn.execute(text("SELECT pg_backend_pid()"))
+            else:
+                assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()
