@@ -1,19 +1,20 @@
-"""uvicorn, configured for production, with two changes to its shutdown so that no client whose
-connection was accepted sees it reset: connections still in the kernel's accept queue are accepted and
-served, and a connection whose first request has not arrived yet is given a moment for it."""
+"""uvicorn, configured for production, on its httptools protocol with three changes: a bound on the request
+head (httptools has none), problem+json for the requests it refuses before the app, and a shutdown in which
+no client whose connection was accepted sees it reset (connections still in the kernel's accept queue are
+accepted and served, and a connection whose first request has not arrived yet is given a moment for it)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import os
 import socket
 import uuid
 
-import h11
 import orjson
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from handlers.config import Settings
@@ -22,13 +23,63 @@ MAX_HEADER_BYTES = 16 * 1024  # request line and headers together; a browser's r
 FIRST_REQUEST_GRACE_SECONDS = 1.0
 
 
-class DrainingH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, except at shutdown for a connection that has not sent its first request
-    yet: uvicorn closes it at once, and the request the client has just written meets a reset. Here it
-    gets `FIRST_REQUEST_GRACE_SECONDS` to arrive, is answered, and the connection is closed. Idle
-    keep-alive connections (which have served a request) are still closed at once, as HTTP allows."""
+class DrainingHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (~0.1 ms CPU per request cheaper than its h11 one), plus:
 
+    - a head bound: httptools hands the URL and header values to Python in pieces and they are joined
+      there without limit (a 10 MB header was accepted), so the bytes received while a head is
+      unfinished are counted and over `MAX_HEADER_BYTES` the request is answered 431;
+    - problem+json, not uvicorn's plain text, for that 431 and for the 400 of unparsable HTTP;
+    - at shutdown, a connection that has not sent its first request yet gets `FIRST_REQUEST_GRACE_SECONDS`
+      for it (uvicorn closes it at once, and the request the client has just written meets a reset); that
+      request is answered and the connection closed. Idle keep-alive connections are still closed at once."""
+
+    head_pending = False  # between the first byte of a request and the end of its headers
+    head_bytes = 0
     awaiting_first_request = False
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Counted after parsing, so a read that completes the head (and carries the body, up to 64 KiB, or a
+        # whole request) never counts: only reads that leave a head unfinished do, each in full. With
+        # pipelining a read that ends one request and starts the next counts its first part too (over-count
+        # by less than one read; a client sending that much unfinished head is refused a little early).
+        if self.head_pending and not self.transport.is_closing():
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEADER_BYTES:
+                self.logger.warning("Request head over %d bytes refused.", MAX_HEADER_BYTES)
+                self.send_problem(431, f"The request line and headers exceed {MAX_HEADER_BYTES} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.head_pending, self.head_bytes = True, 0
+
+    def on_headers_complete(self) -> None:
+        self.head_pending = False
+        super().on_headers_complete()
+        if self.awaiting_first_request and self.cycle is not None:
+            self.cycle.keep_alive = False  # the one request it came with, then close
+
+    def send_400_response(self, msg: str) -> None:
+        """What uvicorn calls when httptools cannot parse the request (it has logged `msg`)."""
+        self.send_problem(400, "The request is not valid HTTP/1.1")
+
+    def send_problem(self, status: int, detail: str) -> None:
+        """Answers a request the app never saw, as the app answers errors, and closes the connection."""
+        title = http.HTTPStatus(status).phrase
+        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+        headers = [
+            *self.server_state.default_headers,  # Date (and whatever the config adds), as uvicorn's own 400
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"cache-control", b"no-store"),
+            (b"x-request-id", uuid.uuid4().hex.encode()),  # the request never reached the one the app sets
+            (b"connection", b"close"),
+        ]
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        self.transport.write(b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (status, title.encode(), head, body))
+        self.transport.close()
 
     def shutdown(self) -> None:
         if self.cycle is None and not self.transport.is_closing():
@@ -37,38 +88,9 @@ class DrainingH11Protocol(H11Protocol):
             return
         super().shutdown()
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.awaiting_first_request and self.cycle is not None:
-            self.cycle.keep_alive = False  # the one request it came with, then close
-
     def stop_waiting(self) -> None:
         if self.cycle is None and not self.transport.is_closing():
             super().shutdown()
-
-    def send_400_response(self, msg: str) -> None:
-        """uvicorn answers a request h11 cannot parse with a plain-text 400 before the app sees it; this
-        answers with problem+json like every other error, and 431 when the head was over the bound."""
-        too_large = len(self.conn.trailing_data[0]) > MAX_HEADER_BYTES
-        status = 431 if too_large else 400
-        title = "Request Header Fields Too Large" if too_large else "Bad Request"
-        detail = (
-            f"The request line and headers exceed {MAX_HEADER_BYTES} bytes"
-            if too_large
-            else "The request is not valid HTTP/1.1"
-        )
-        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"cache-control", b"no-store"),
-            (b"x-request-id", uuid.uuid4().hex.encode()),  # the request never reached the one the app sets
-            (b"connection", b"close"),
-        ]
-        for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
-            self.transport.write(self.conn.send(event))
-        self.transport.close()
 
 
 class DrainingServer(uvicorn.Server):
@@ -112,10 +134,7 @@ def serve(settings: Settings, workers: int) -> int:
         log_config=None,  # uvicorn's lines go through the app's handler: one format for the whole stream
         server_header=False,  # no version banner
         proxy_headers=False,
-        # httptools (uvicorn's default when installed) buffers a header block of any size (10 MB
-        # measured); h11 refuses one over this bound with 400 and closes the connection.
-        http=DrainingH11Protocol,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        http=DrainingHttpToolsProtocol,  # the head bound, problem+json refusals and draining: see the class
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
         # runs the lifespan shutdown, which closes the pool.
         timeout_graceful_shutdown=settings.shutdown_timeout,

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from models.db import make_engine
+from tests.helpers import auth
 from tests.live import PG_URL, LiveServer, live_server, migrated, needs_postgresql
 
 pytestmark = needs_postgresql
@@ -139,3 +140,51 @@ def test_oversized_request_heads_are_refused_cleanly(tmp_path: Path, direct: Eng
         assert status == 200
         assert "server" not in headers
         assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_head_bound_counts_neither_bodies_nor_heads_under_it(tmp_path: Path, direct: Engine) -> None:
+    user = f"bound-{uuid.uuid4().hex[:8]}"
+    with live_server(PG_URL, tmp_path) as server:
+        # A head and a 60 KiB body in one write (valid JSON: the padding is whitespace): the body is the
+        # app's to bound (64 KiB), never the head bound's.
+        body = b'{"title": "big"' + b" " * (60 * 1024) + b"}"
+        token = auth(user)["Authorization"]
+        head = (
+            f"POST /api/{user}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        answer = raw_request(server.port, head + body)
+        assert answer.startswith(b"HTTP/1.1 201 "), answer[:300]
+        # A 12 KiB head written in pieces over several reads is under the bound and served.
+        head = b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * (12 * 1024) + b"\r\nConnection: close\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            for start in range(0, len(head), 1024):
+                sock.sendall(head[start : start + 1024])
+                time.sleep(0.005)
+            answer = b"".join(iter(lambda: sock.recv(65536), b""))
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+        # The same in pieces but over 16 KiB in total is refused, though no single read is large.
+        head = b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * (20 * 1024)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for start in range(0, len(head), 1024):
+                    sock.sendall(head[start : start + 1024])
+                    time.sleep(0.005)
+            with contextlib.suppress(ConnectionResetError):
+                answer = b"".join(iter(lambda: sock.recv(65536), b""))
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:300]
+        assert b"connection: close" in answer.lower()
+        assert b"cache-control: no-store" in answer.lower()
+
+
+def test_sigterm_gives_an_accepted_connection_time_for_its_first_request(tmp_path: Path, direct: Engine) -> None:
+    with live_server(PG_URL, tmp_path) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            time.sleep(0.2)  # accepted by the server's loop before the signal
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)  # the request arrives after shutdown began, within the grace
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive asked for
+            answer = b"".join(iter(lambda: sock.recv(65536), b""))  # until the server closes
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+        assert b"connection: close" in answer.lower()
+        assert server.process.wait(30) in (0, -signal.SIGTERM)
