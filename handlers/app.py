@@ -23,7 +23,7 @@ from handlers.headers import SecurityHeadersMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
 from handlers.jwks import JwksKeys
 from handlers.logs import configure_logging
-from handlers.operations import use_prebuilt_operations
+from handlers.operations import SECURITY_MAP, use_prebuilt_operations
 from handlers.problems import AllowedMethods, make_error_handlers
 from handlers.security import KeySource, SharedSecret, TokenVerifier
 from handlers.token_cache import CachingTokenVerifier
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     middlewares = [
         LenientRoutingMiddleware if m is RoutingMiddleware else m for m in ConnexionMiddleware.default_middlewares
     ]
-    app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares)
+    app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares, security_map=SECURITY_MAP)
     use_prebuilt_operations(app)  # before add_api
     app.add_api(
         spec,
@@ -96,6 +96,7 @@ def engine_for(settings: Settings) -> Engine:
         pool_recycle=settings.db_pool_recycle,
         connect_timeout=settings.db_connect_timeout,
         statement_timeout=settings.db_statement_timeout,
+        autocommit=True,  # every handler's statement is its own transaction but create's (models.db)
     )
 
 

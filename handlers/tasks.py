@@ -15,6 +15,7 @@ from handlers.inputs import claim_text, task_fields
 from handlers.problems import NotFound
 from handlers.security import Claims
 from models import listing, queries
+from models.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def page_links(path: str, params: dict[str, Any], offset: int, limit: int, total
 
 def create_task(user_id: str, body: dict[str, Any], token_info: Claims) -> Response:
     fields = task_fields(body)
-    with current().engine.begin() as conn:
+    with transaction(current().engine) as conn:
         # A brand-new Better Auth user has no row yet; the task's foreign key needs one.
         queries.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
         task = queries.insert_task(conn, user_id, fields)
@@ -71,7 +72,7 @@ def get_task(user_id: str, id_: int) -> Response:
 
 def update_task(user_id: str, id_: int, body: dict[str, Any]) -> Response:
     fields = task_fields(body)
-    with current().engine.begin() as conn:
+    with current().engine.connect() as conn:
         task = found(queries.update_task(conn, user_id, id_, fields), id_)
     log.info("task updated", extra={"user_id": user_id, "task_id": id_, "fields": ",".join(sorted(fields))})
     return json_response(task)
@@ -79,7 +80,7 @@ def update_task(user_id: str, id_: int, body: dict[str, Any]) -> Response:
 
 def complete_task(user_id: str, id_: int, body: dict[str, Any] | None = None) -> Response:
     completed = body["completed"] if body else None
-    with current().engine.begin() as conn:
+    with current().engine.connect() as conn:
         task = found(queries.set_completed(conn, user_id, id_, completed), id_)
     action = "toggled" if completed is None else "set"
     log.info("task completion %s", action, extra={"user_id": user_id, "task_id": id_, "completed": task["completed"]})
@@ -87,7 +88,7 @@ def complete_task(user_id: str, id_: int, body: dict[str, Any] | None = None) ->
 
 
 def delete_task(user_id: str, id_: int) -> Response:
-    with current().engine.begin() as conn:
+    with current().engine.connect() as conn:
         deleted = queries.delete_task(conn, user_id, id_)
     if not deleted:
         raise NotFound(f"Task {id_} not found")

@@ -177,3 +177,31 @@ def test_a_connection_closed_while_idle_is_replaced_before_use(
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_the_apps_engine_commits_each_statement_and_transaction_spans_several(database_url: str) -> None:
+    """The app's engine is autocommit (a read or one-statement write skips BEGIN and COMMIT); work of
+    several statements, like create's user upsert and insert, still commits or rolls back as one."""
+    engine = make_engine(database_url, autocommit=True)
+    insert = text("INSERT INTO users (id, created_at) VALUES (:id, CURRENT_TIMESTAMP)")
+    count = text("SELECT count(*) FROM users WHERE id LIKE 'tx-%'")
+    try:
+        with engine.connect() as conn:
+            conn.execute(insert, {"id": "tx-single"})  # no commit: autocommit kept it
+
+        def two_inserts_then_a_failure() -> None:
+            with db.transaction(engine) as conn:
+                conn.execute(insert, {"id": "tx-first"})
+                conn.execute(insert, {"id": "tx-second"})
+                raise RuntimeError("the work after the second statement failed")
+
+        with pytest.raises(RuntimeError):
+            two_inserts_then_a_failure()
+        with db.transaction(engine) as conn:
+            conn.execute(insert, {"id": "tx-third"})
+        with engine.connect() as conn:
+            assert conn.execute(count).scalar_one() == 2  # tx-single and tx-third
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text("DELETE FROM users WHERE id LIKE 'tx-%'"))
+        engine.dispose()
