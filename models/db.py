@@ -16,7 +16,7 @@ from models import waits
 # that a slow query normally ends with PostgreSQL's own cancel and a stalled network with ours.
 IO_TIMEOUT_MARGIN = 2.0
 # A pooled connection idle for longer than this is pinged before use; one used more recently is trusted.
-# Pinging every checkout (`pool_pre_ping`) cost a round trip per request (~0.1 ms CPU measured); Neon and
+# Pinging every checkout (`pool_pre_ping`) costs a round trip per request, in CPU and latency; Neon and
 # PgBouncer drop connections after minutes of idleness, not seconds.
 PING_AFTER_IDLE_SECONDS = 10.0
 
