@@ -67,16 +67,21 @@ def test_secret_never_in_repr() -> None:
     assert redact_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
 
 
-def test_cli_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "handlers", "serve"],
-        cwd=tmp_path,  # no .env here
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m handlers …` in a directory with no .env, with only these variables set."""
+    return subprocess.run(  # noqa: S603 (the arguments are the test's own constants)
+        [sys.executable, "-m", "handlers", *args],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_cli_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "serve")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: neither BETTER_AUTH_SECRET (HS256) nor BETTER_AUTH_URL (jwt plugin) is set; set one in .env"
@@ -86,19 +91,8 @@ def test_cli_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
 def test_cli_mints_a_token_for_the_configured_secret(tmp_path: Path) -> None:
     import jwt
 
-    result = subprocess.run(
-        [sys.executable, "-m", "handlers", "token", "alice"],
-        cwd=tmp_path,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-            "BETTER_AUTH_SECRET": STRONG,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_cli(tmp_path, "token", "alice", BETTER_AUTH_SECRET=STRONG)
+    assert result.returncode == 0, result.stderr
     claims = jwt.decode(result.stdout.strip(), STRONG, algorithms=["HS256"])
     assert claims["sub"] == "alice" and claims["exp"] - claims["iat"] == 3600
 
@@ -145,19 +139,7 @@ def test_invalid_better_auth_settings_are_refused(env: dict[str, str], message: 
 
 
 def test_cli_token_needs_the_secret(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "handlers", "token", "alice"],
-        cwd=tmp_path,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-            "BETTER_AUTH_URL": "http://localhost:3000",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(tmp_path, "token", "alice", BETTER_AUTH_URL="http://localhost:3000")
     assert result.returncode == 2 and result.stdout == ""
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: make token signs HS256 with BETTER_AUTH_SECRET, which is not set")
