@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from anyio import to_thread
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
@@ -43,10 +42,6 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        # Sync handlers run in AnyIO's thread pool (40 threads). More of them than pooled connections only
-        # wait on the pool or open overflow connections that close again (churn: 3,145 new PostgreSQL
-        # sessions in one `make bench` run); requests beyond this wait on the event loop instead.
-        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         yield
         context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown

@@ -84,6 +84,9 @@ class Settings:
         for name, value in bounds.items():
             if value <= 0:
                 raise ConfigError(f"{name} must be a positive number of seconds")
+        # SQLAlchemy reads pool_size=0 as "no limit", but it is also how many handlers run at once.
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise ConfigError("DB_POOL_SIZE must be at least 1 and DB_MAX_OVERFLOW at least 0")
 
     @property
     def jwks_url(self) -> str | None:

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # Every API response is either a user's private data, an error about a user's request, or the health
 # of this instance right now: none may be stored by a browser or a shared cache. Only the docs (the
 # spec and Swagger UI) are the same for everyone; they keep whatever caching their handler chose.
-CACHEABLE_PREFIXES = ("/api/ui", "/api/openapi.json")
+DOCS = ("/api/ui", "/api/openapi.json")  # and everything under /api/ui/ (Swagger UI's files)
 
 
 class SecurityHeadersMiddleware:
@@ -22,7 +22,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        no_store = not scope["path"].startswith(CACHEABLE_PREFIXES)
+        path = scope["path"]
+        # Exact matches: a prefix test would also match a user id starting with "ui" (/api/uiZ7kq/tasks).
+        no_store = not (path in DOCS or path.startswith("/api/ui/"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -19,6 +19,8 @@ from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.security import BearerSecurityHandler
 
+from handlers.context import current
+
 
 class PrebuiltStarletteDecorator(StarletteDecorator):
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -27,7 +29,8 @@ class PrebuiltStarletteDecorator(StarletteDecorator):
         @functools.wraps(function)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             request = self.framework.get_request(uri_parser=self.uri_parser, scope=scope, receive=receive)
-            return await decorated(request)
+            async with current().slots.hold():
+                return await decorated(request)
 
         return wrapper
 

@@ -95,10 +95,12 @@ class AllowedMethods:
 
 
 def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exception] | int, object]]:
-    def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    # async: Connexion runs sync error handlers in the thread pool, where a 401 would queue behind
+    # database work. They do no I/O.
+    async def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         return problem_response(exc.status, exc.detail, exc.title, exc_headers=exc.headers)
 
-    def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+    async def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed.for_path(request.url.path) or headers.get("Allow", "")
@@ -109,7 +111,7 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
             detail = f"{request.method} is not allowed here; use {headers['Allow']}"
         return problem_response(exc.status_code, detail, exc_headers=headers)
 
-    def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    async def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         if is_database_unavailable(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             return problem_response(503, "The database is unreachable; try again shortly")

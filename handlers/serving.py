@@ -36,6 +36,7 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
 
     head_pending = False  # between the first byte of a request and the end of its headers
     head_bytes = 0
+    head_refused = False
     awaiting_first_request = False
 
     def data_received(self, data: bytes) -> None:
@@ -46,9 +47,23 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
         # by less than one read; a client sending that much unfinished head is refused a little early).
         if self.head_pending and not self.transport.is_closing():
             self.head_bytes += len(data)
-            if self.head_bytes > MAX_HEADER_BYTES:
+            if self.head_bytes > MAX_HEADER_BYTES and not self.head_refused:
                 self.logger.warning("Request head over %d bytes refused.", MAX_HEADER_BYTES)
-                self.send_problem(431, f"The request line and headers exceed {MAX_HEADER_BYTES} bytes")
+                self.head_refused = True
+                if self.cycle is not None and not self.cycle.response_complete:
+                    # A pipelined head while the request before it is still answered: its response goes
+                    # first (the client pairs responses with requests in order), then the 431.
+                    self.transport.pause_reading()
+                else:
+                    self.refuse_head()
+
+    def refuse_head(self) -> None:
+        self.send_problem(431, f"The request line and headers exceed {MAX_HEADER_BYTES} bytes")
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.head_refused and not self.transport.is_closing():
+            self.refuse_head()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -134,6 +149,7 @@ def serve(settings: Settings, workers: int) -> int:
         log_config=None,  # uvicorn's lines go through the app's handler: one format for the whole stream
         server_header=False,  # no version banner
         proxy_headers=False,
+        ws="none",  # the API has no WebSocket; with `websockets` installed uvicorn would answer upgrades itself
         http=DrainingHttpToolsProtocol,  # the head bound, problem+json refusals and draining: see the class
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
         # runs the lifespan shutdown, which closes the pool.

@@ -43,17 +43,18 @@ def bounded_wait(conn: Any) -> None:
         timeout = conn.connect_timeout
     else:
         timeout = conn.io_timeout
+    # poll(), not select(): select() raises ValueError for a descriptor over 1023, which a worker with a
+    # thousand client connections open hands to its next database connection.
+    waits = {extensions.POLL_READ: select.POLLIN, extensions.POLL_WRITE: select.POLLOUT}
     while True:
         state = conn.poll()
         if state == extensions.POLL_OK:
             return
-        if state == extensions.POLL_READ:
-            ready = select.select([conn.fileno()], [], [], timeout)[0]
-        elif state == extensions.POLL_WRITE:
-            ready = select.select([], [conn.fileno()], [], timeout)[1]
-        else:
+        if state not in waits:
             raise psycopg2.OperationalError(f"bad state from poll: {state}")
-        if not ready:
+        poller = select.poll()
+        poller.register(conn.fileno(), waits[state] | select.POLLERR | select.POLLHUP)
+        if not poller.poll(None if timeout is None else timeout * 1000):
             abandon(conn)
             raise psycopg2.OperationalError(f"no answer from the database within {timeout} s")
 

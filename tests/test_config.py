@@ -54,7 +54,14 @@ def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"CORS_ORIGINS": "*"}, {"PORT": "eighty"}, {"LOG_FORMAT": "xml"}, {"LOG_LEVEL": "LOUD"}],
+    [
+        {"CORS_ORIGINS": "*"},
+        {"PORT": "eighty"},
+        {"LOG_FORMAT": "xml"},
+        {"LOG_LEVEL": "LOUD"},
+        {"DB_POOL_SIZE": "0"},  # SQLAlchemy's "no limit", and no handler could ever run
+        {"DB_MAX_OVERFLOW": "-1"},
+    ],
 )
 def test_invalid_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

@@ -78,3 +78,15 @@ def test_filtered_counts_are_still_exact(client: TestClient) -> None:
     for query, expected in (("priority=high", 2), ("q=needle", 2), ("q=needle&priority=high", 1)):
         response = client.get(f"/api/alice/tasks?{query}&limit=1", headers=auth())
         assert response.headers["X-Total-Count"] == str(expected), query
+
+
+def test_truncate_zeroes_the_counts(client: TestClient, engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no TRUNCATE")
+    for _ in range(3):
+        create_task(client)
+    assert total(client, "all") == 3
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE tasks"))
+    create_task(client)
+    assert [total(client, status) for status in STATUSES] == [counted(engine, s) for s in STATUSES] == [1, 1, 0]

@@ -3,7 +3,10 @@ hanging: an exhausted pool and a slow statement are 503s, not waits."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, text
@@ -205,3 +208,56 @@ def test_the_apps_engine_commits_each_statement_and_transaction_spans_several(da
         with engine.connect() as conn:
             conn.execute(text("DELETE FROM users WHERE id LIKE 'tx-%'"))
         engine.dispose()
+
+
+def test_a_user_id_starting_like_the_docs_paths_still_gets_no_store(client: TestClient) -> None:
+    for user in ("uiZ7kq", "openapi.jsonX"):
+        response = client.get(f"/api/{user}/tasks", headers=auth(user))
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_database_waits_work_on_descriptors_over_1023(postgres_only: str) -> None:
+    """select() refuses descriptors over 1023 (ValueError → 500); a busy worker's next connection
+    gets one. Hold 1,100 descriptors open, then connect and query."""
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    engine = make_engine(postgres_only)
+    try:
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection.fileno() > 1023
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+        for fd in held:
+            os.close(fd)
+
+
+def test_errors_do_not_wait_behind_busy_handlers_and_a_full_house_is_a_503(postgres_only: str) -> None:
+    """One handler slot (DB_POOL_SIZE=1), held by a list blocked on a table lock: another list gets a
+    503 after DB_POOL_TIMEOUT, and a bad token its 401 at once (error handlers take no slot)."""
+    settings = Settings(
+        better_auth_secret=SECRET,
+        database_url=postgres_only,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout=0.5,
+        db_statement_timeout=4,
+    )
+    locker = make_engine(postgres_only)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client, ThreadPoolExecutor(1) as pool:
+        with locker.begin() as lock:
+            lock.execute(text("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE"))
+            blocked = pool.submit(client.get, "/api/alice/tasks", headers=auth())
+            time.sleep(0.5)  # it has its slot and waits on the lock
+            started = time.monotonic()
+            unauthenticated = client.get("/api/alice/tasks", headers={"Authorization": "Bearer nonsense"})
+            unauthenticated_seconds = time.monotonic() - started
+            busy = client.get("/api/alice/tasks", headers=auth())
+            busy_seconds = time.monotonic() - started - unauthenticated_seconds
+        assert blocked.result(timeout=10).status_code == 200  # the lock is gone: it finishes
+    locker.dispose()
+    assert_problem(unauthenticated, 401)
+    assert unauthenticated_seconds < 0.4, unauthenticated_seconds
+    assert_problem(busy, 503)
+    assert busy.headers["retry-after"] == "5"
+    assert 0.4 < busy_seconds < 2.5, busy_seconds

@@ -188,3 +188,35 @@ def test_sigterm_gives_an_accepted_connection_time_for_its_first_request(tmp_pat
         assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
         assert b"connection: close" in answer.lower()
         assert server.process.wait(30) in (0, -signal.SIGTERM)
+
+
+def test_a_pipelined_oversized_head_is_refused_after_the_response_before_it(tmp_path: Path, direct: Engine) -> None:
+    """The client pairs responses with requests in order: the request still being answered gets its own
+    response first, then the 431 for the oversized head that followed it on the same connection."""
+    token = auth("alice")["Authorization"].encode()
+    first = b"GET /api/alice/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: " + token + b"\r\n\r\n"
+    oversized = b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000  # never finished
+    with live_server(PG_URL, tmp_path) as server, socket.create_connection(("127.0.0.1", server.port), 10) as sock:
+        with direct.begin() as lock:
+            lock.execute(text("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE"))
+            sock.sendall(first)
+            time.sleep(0.3)  # the list is waiting on the lock
+            sock.sendall(oversized)
+            time.sleep(0.3)
+        received = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    status_lines = [line for line in received.split(b"\r\n") if b"HTTP/1.1 " in line]
+    assert [line[line.index(b"HTTP/1.1 ") :][:12] for line in status_lines] == [b"HTTP/1.1 200", b"HTTP/1.1 431"]
+
+
+def test_a_websocket_upgrade_is_an_ordinary_api_request(tmp_path: Path, direct: Engine) -> None:
+    head = (
+        b"GET /api/alice/tasks HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with live_server(PG_URL, tmp_path) as server:
+        answer = raw_request(server.port, head)
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert b"content-type: application/problem+json" in answer.lower()

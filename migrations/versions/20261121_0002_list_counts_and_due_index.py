@@ -43,17 +43,20 @@ def apply(changes: str) -> str:
 
 
 POSTGRESQL = [
+    # The f-string holds only the constant SELECTs above, never input.
     f"""CREATE FUNCTION tasks_keep_user_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         {apply(CHANGES["INSERT"])}
     ELSIF TG_OP = 'DELETE' THEN
         {apply(CHANGES["DELETE"])}
+    ELSIF TG_OP = 'TRUNCATE' THEN
+        UPDATE users SET task_count = 0, completed_count = 0 WHERE task_count <> 0 OR completed_count <> 0;
     ELSE
         {apply(CHANGES["UPDATE"])}
     END IF;
     RETURN NULL;
-END $$""",
+END $$""",  # noqa: S608
     """CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION tasks_keep_user_counts()""",
     """CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
@@ -62,6 +65,9 @@ END $$""",
     # writes nothing.
     """CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows
     NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tasks_keep_user_counts()""",
+    # TRUNCATE fires no DELETE trigger (SQLite has no TRUNCATE; its DELETE without WHERE fires row triggers).
+    """CREATE TRIGGER tasks_count_truncate AFTER TRUNCATE ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION tasks_keep_user_counts()""",
 ]
 SQLITE = [
     f"""CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
@@ -91,7 +97,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_tasks_user_completed_due", table_name="tasks")
     if op.get_context().dialect.name == "postgresql":
-        for name in ("tasks_count_update", "tasks_count_delete", "tasks_count_insert"):
+        for name in ("tasks_count_truncate", "tasks_count_update", "tasks_count_delete", "tasks_count_insert"):
             op.execute(f"DROP TRIGGER {name} ON tasks")
         op.execute("DROP FUNCTION tasks_keep_user_counts()")
     else:
