@@ -22,7 +22,7 @@ from handlers.headers import SecurityHeadersMiddleware
 from handlers.http import LenientRoutingMiddleware, RequestBodyMiddleware
 from handlers.jwks import JwksKeys
 from handlers.logs import configure_logging
-from handlers.operations import SECURITY_MAP, use_prebuilt_operations
+from handlers.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
 from handlers.problems import AllowedMethods, make_error_handlers
 from handlers.security import KeySource, SharedSecret, TokenVerifier
 from handlers.token_cache import CachingTokenVerifier
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         LenientRoutingMiddleware if m is RoutingMiddleware else m for m in ConnexionMiddleware.default_middlewares
     ]
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares, security_map=SECURITY_MAP)
-    use_prebuilt_operations(app)  # before add_api
+    use_prebuilt_operations(app, HandlerSlots(settings.db_pool_size, settings.db_pool_timeout))  # before add_api
     app.add_api(
         spec,
         base_path=BASE_PATH,

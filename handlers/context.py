@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import anyio
 from connexion.context import scope as current_scope
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
@@ -16,36 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers.config import Settings
 from handlers.logs import request_id_var
-from handlers.problems import ServiceUnavailable
 from handlers.security import TokenVerifier
 
 # Echo a caller's X-Request-ID only if it cannot smuggle anything into logs or headers.
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-class HandlerSlots:
-    """At most `size` handlers of one app run at once, and a request waits at most `timeout` seconds
-    for a slot, then gets a 503. Sized to the pool: more handlers than pooled connections only wait
-    on the pool or open overflow connections that close again (3,145 new PostgreSQL sessions in one
-    `make bench` run with AnyIO's 40 threads). Error handlers do not take a slot."""
-
-    def __init__(self, size: int, timeout: float) -> None:
-        self._size, self._timeout = size, timeout
-        self._limiter: anyio.CapacityLimiter | None = None  # made on first use: it needs an event loop
-
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self._size)
-        try:
-            with anyio.fail_after(self._timeout):
-                await self._limiter.acquire()
-        except TimeoutError:
-            raise ServiceUnavailable("The service is busy; try again shortly") from None
-        try:
-            yield
-        finally:
-            self._limiter.release()
 
 
 @dataclass(frozen=True)
@@ -53,11 +24,6 @@ class AppContext:
     settings: Settings
     engine: Engine
     verifier: TokenVerifier
-    slots: HandlerSlots = field(init=False)
-
-    def __post_init__(self) -> None:
-        slots = HandlerSlots(self.settings.db_pool_size, self.settings.db_pool_timeout)
-        object.__setattr__(self, "slots", slots)  # frozen: set once, here
 
 
 def current() -> AppContext:

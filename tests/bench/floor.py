@@ -14,7 +14,7 @@ from pathlib import Path
 from connexion import AsyncApp
 from starlette.responses import Response
 
-from handlers.operations import use_prebuilt_operations
+from handlers.operations import HandlerSlots, use_prebuilt_operations
 
 
 def nothing() -> Response:
@@ -23,6 +23,6 @@ def nothing() -> Response:
 
 def create_app() -> AsyncApp:
     app = AsyncApp(__name__)
-    use_prebuilt_operations(app)  # as the task API does, so the floor is the same stack
+    use_prebuilt_operations(app, HandlerSlots(10, 5.0))  # as the task API does (its default pool), the same stack
     app.add_api(Path(__file__).with_name("floor.yaml"), base_path="/api")
     return app
