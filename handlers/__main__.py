@@ -8,9 +8,9 @@ import time
 
 import jwt
 
-from handlers import serving
-from handlers.config import ConfigError, Settings, load_settings
-from handlers.logs import configure_logging
+from handlers.core.config import ConfigError, Settings, load_settings
+from handlers.core.logs import configure_logging
+from handlers.runtime import serving
 
 
 def mint_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import text
 from starlette.responses import Response
 
-from handlers.context import current
-from handlers.http import json_response
-from handlers.problems import ServiceUnavailable
+from handlers.core.context import current
+from handlers.core.problems import ServiceUnavailable
+from handlers.responses import json_response
 
 
 def get_health() -> Response:

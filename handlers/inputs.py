@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from handlers.problems import BadRequest
-from handlers.security import Claims
+from handlers.auth.verifier import Claims
+from handlers.core.problems import BadRequest
 
 # White space as the spec's Title pattern spells it: the union of ECMAScript's and Python's `\s`, so
 # the validator, client-side validators and this code agree on what a blank title is.

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from handlers.context import current
-from handlers.http import empty_response, json_response
+from handlers.auth.verifier import Claims
+from handlers.core.context import current
+from handlers.core.problems import NotFound
+from handlers.core.urls import task_url, tasks_url
 from handlers.inputs import claim_text, task_fields
-from handlers.problems import NotFound
-from handlers.security import Claims
+from handlers.responses import empty_response, json_response
 from models import listing, queries
 from models.db import transaction
 
@@ -37,7 +38,7 @@ def list_tasks(
         total = offset + len(rows) if short_page else listing.count_tasks(conn, user_id, status, priority, q)
     headers = {"X-Total-Count": str(total)}
     params = {"status": status, "priority": priority, "q": q, "sort": sort, "limit": limit}
-    if link := page_links(f"/api/{quote(user_id, safe='')}/tasks", params, offset, limit, total):
+    if link := page_links(tasks_url(user_id), params, offset, limit, total):
         headers["Link"] = link
     return json_response(rows, headers=headers)
 
@@ -60,8 +61,7 @@ def create_task(user_id: str, body: dict[str, Any], token_info: Claims) -> Respo
         queries.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
         task = queries.insert_task(conn, user_id, fields)
     log.info("task created", extra={"user_id": user_id, "task_id": task["id"]})
-    location = f"/api/{quote(user_id, safe='')}/tasks/{task['id']}"
-    return json_response(task, 201, {"Location": location})
+    return json_response(task, 201, {"Location": task_url(user_id, task["id"])})
 
 
 def get_task(user_id: str, id_: int) -> Response:

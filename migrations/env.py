@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from handlers.config import load_database_url
+from handlers.core.config import load_database_url
 from models.db import make_engine, normalize_url
 
 config = context.config

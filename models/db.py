@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -19,6 +19,17 @@ IO_TIMEOUT_MARGIN = 2.0
 # Pinging every checkout (`pool_pre_ping`) costs a round trip per request, in CPU and latency; Neon and
 # PgBouncer drop connections after minutes of idleness, not seconds.
 PING_AFTER_IDLE_SECONDS = 10.0
+
+
+class EngineOptions(TypedDict, total=False):
+    """`make_engine`'s pool and timeout arguments, as the app's settings give them."""
+
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+    pool_recycle: int
+    connect_timeout: int
+    statement_timeout: float | None
 
 
 def normalize_url(url: str) -> str:

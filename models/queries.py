@@ -1,7 +1,7 @@
 """Every SQL statement the API runs, as SQLAlchemy Core.
 
 Core statements with bind parameters skip ORM object loading and session bookkeeping, which measured
-~40 % of the CPU of a list request (STACK-NOTES.md). Each write is one statement, so concurrent
+~40 % of the CPU of a list request in a py-spy profile. Each write is one statement, so concurrent
 requests cannot interleave a read-modify-write.
 """
 

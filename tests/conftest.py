@@ -6,30 +6,21 @@ each test gets a fresh app, with response validation on, over emptied tables.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from handlers.app import create_app
-from handlers.config import Settings
+from handlers.core.config import Settings
 from models.db import make_engine
-from tests.helpers import SECRET
+from tests.support.databases import PG_URL, alembic_config
+from tests.support.helpers import SECRET
+from tests.support.jwks_server import JwksServer
 
-ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(toml_file=str(ROOT / "pyproject.toml"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.attributes["database_url"] = url
-    return config
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -37,10 +28,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tasks.db'}"
     else:
-        url = os.environ["TEST_DATABASE_URL"]
+        url = PG_URL
         command.downgrade(alembic_config(url), "base")  # start from nothing, whatever ran before
     command.upgrade(alembic_config(url), "head")
     return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(database_url: str) -> str:
+    """The test database when it is PostgreSQL; the tests that need its pool, statement timeout, locks or
+    parallel writers are skipped on SQLite."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (pool, statement timeout, a proxy in front of it, parallel writers)")
+    return database_url
 
 
 @pytest.fixture
@@ -62,3 +62,19 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def direct(database_url: str) -> Iterator[Engine]:
+    """The test database as the tests see it (never through a proxy), for the tests of live servers."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def jwks() -> Iterator[JwksServer]:
+    """A JWKS endpoint on 127.0.0.1 that the test controls."""
+    server = JwksServer().start()
+    yield server
+    server.stop()

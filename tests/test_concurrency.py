@@ -12,17 +12,16 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.live import PG_URL, LiveServer, live_server, migrated, needs_postgresql
+from tests.support.live import LiveServer, live_server
 
-pytestmark = needs_postgresql
 PARALLEL = 16
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # A pool as large as the number of parallel clients, so they really run side by side.
     env = {"DB_POOL_SIZE": str(PARALLEL), "DB_MAX_OVERFLOW": "0"}
-    with live_server(migrated(PG_URL), tmp_path_factory.mktemp("concurrency"), **env) as server:
+    with live_server(postgres_url, tmp_path_factory.mktemp("concurrency"), **env) as server:
         yield server
 
 

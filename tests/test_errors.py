@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from handlers.inputs import WHITE_SPACE
-from handlers.validation import ecma_regex
-from tests.helpers import assert_problem, auth, create_task
+from handlers.runtime.validation import ecma_regex
+from tests.support.databases import ROOT
+from tests.support.helpers import assert_problem, auth, create_task
 
 BAD_BODIES: list[tuple[str, Any]] = [
     ("unknown property", {"title": "x", "owner": "bob"}),
@@ -156,7 +156,7 @@ def test_wrong_method_is_405_with_full_allow(client: TestClient, method: str, pa
 
 
 def spec_schema(name: str) -> dict[str, Any]:
-    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
     schema: dict[str, Any] = spec["components"]["schemas"][name]
     return schema
 
@@ -196,7 +196,7 @@ def test_unknown_query_parameters_are_400(client: TestClient, query: str) -> Non
 
 
 def test_spec_and_token_check_agree_on_user_ids() -> None:
-    from handlers.security import USER_ID
+    from handlers.auth.verifier import USER_ID
 
     schema = spec_schema("UserId")
     for code in range(1, 0x10000):
@@ -235,3 +235,17 @@ def test_problem_details_stay_short(client: TestClient) -> None:
     problem = assert_problem(response, 400)
     assert len(problem["detail"]) <= 301
     assert len(response.content) < 1000
+
+
+def test_unexpected_errors_are_generic_problems(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import queries
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("SELECT password FROM secrets WHERE token = 'abc'")
+
+    monkeypatch.setattr(queries, "get_task", broken)
+    response = client.get("/api/alice/tasks/1", headers=auth())
+    problem = assert_problem(response, 500)
+    assert problem["detail"] == "An unexpected error occurred; it has been logged"
+    for leak in ("SELECT", "password", "RuntimeError", "Traceback", "abc"):
+        assert leak not in response.text

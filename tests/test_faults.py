@@ -15,12 +15,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from models.db import make_engine
-from tests.helpers import SECRET, token
-from tests.live import PG_URL, LiveServer, free_port, live_server, migrated, needs_postgresql, with_port
-from tests.tcp_proxy import TcpProxy
-
-pytestmark = needs_postgresql
+from tests.support.databases import with_port
+from tests.support.helpers import SECRET, token
+from tests.support.live import LiveServer, live_server
+from tests.support.tcp_proxy import TcpProxy
 
 # Small bounds so that each fault costs the suite seconds: connect 1 s, statement 1 s (+2 s client-side
 # margin), pool wait 1 s. A request may wait for the pool, then a connect, then one statement.
@@ -28,30 +26,24 @@ FAST_FAILURE = {"DB_CONNECT_TIMEOUT": "1", "DB_STATEMENT_TIMEOUT": "1", "DB_POOL
 WORST_CASE_SECONDS = 1 + 1 + 3 + 2  # the sum above plus 2 s of slack for a busy 2-core machine
 
 
-def database_address() -> tuple[str, int]:
-    url = make_url(PG_URL)
-    return url.host or "127.0.0.1", url.port or 5432
+def database_address(url: str) -> tuple[str, int]:
+    parsed = make_url(url)
+    return parsed.host or "127.0.0.1", parsed.port or 5432
 
 
 @pytest.fixture(scope="module")
-def direct() -> Iterator[Engine]:
-    """The database as the tests see it, not through the proxy."""
-    engine = make_engine(migrated(PG_URL))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def proxy() -> Iterator[TcpProxy]:
-    proxy = TcpProxy(database_address(), free_port())
+def proxy(postgres_url: str) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(database_address(postgres_url))
     yield proxy
     proxy.close()
 
 
 @pytest.fixture(scope="module")
-def server(proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory, direct: Engine) -> Iterator[LiveServer]:
+def server(
+    postgres_url: str, proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory, direct: Engine
+) -> Iterator[LiveServer]:
     """One server for the module (starting one costs seconds); each test leaves the proxy open."""
-    with live_server(with_port(PG_URL, proxy.port), tmp_path_factory.mktemp("faults"), **FAST_FAILURE) as server:
+    with live_server(with_port(postgres_url, proxy.port), tmp_path_factory.mktemp("faults"), **FAST_FAILURE) as server:
         yield server
 
 
@@ -67,10 +59,13 @@ def assert_clean_503(status: int, headers: dict[str, str], body: bytes) -> None:
         assert leak not in body
 
 
-def test_starts_while_the_database_is_down_and_heals_without_restart(tmp_path: Path, direct: Engine) -> None:
-    proxy = TcpProxy(database_address(), free_port())  # its own, cut before the server starts
+def test_starts_while_the_database_is_down_and_heals_without_restart(postgres_url: str, tmp_path: Path) -> None:
+    proxy = TcpProxy(database_address(postgres_url))  # its own, cut before the server starts
     proxy.cut()
-    with contextlib.closing(proxy), live_server(with_port(PG_URL, proxy.port), tmp_path, **FAST_FAILURE) as server:
+    with (
+        contextlib.closing(proxy),
+        live_server(with_port(postgres_url, proxy.port), tmp_path, **FAST_FAILURE) as server,
+    ):
         started = time.monotonic()
         assert_clean_503(*server.request("GET", "/api/health"))
         user = new_user()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import auth, create_task
+from tests.support.helpers import auth, create_task
 
 
 def listed(client: TestClient, query: str = "", user: str = "alice") -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
-from tests.helpers import assert_problem, auth, create_task
+from tests.support.helpers import assert_problem, auth, create_task
 
 TASK_KEYS = {
     "id", "user_id", "title", "description", "completed", "priority", "due_date", "completed_at",
@@ -19,12 +19,6 @@ def parse(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0, value  # type: ignore[union-attr]
     return moment
-
-
-def test_health(client: TestClient) -> None:
-    response = client.get("/api/health")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
 
 
 def test_create_returns_the_task_with_defaults_and_location(client: TestClient) -> None:

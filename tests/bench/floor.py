@@ -14,7 +14,7 @@ from pathlib import Path
 from connexion import AsyncApp
 from starlette.responses import Response
 
-from handlers.operations import HandlerSlots, use_prebuilt_operations
+from handlers.runtime.operations import HandlerSlots, use_prebuilt_operations
 
 
 def nothing() -> Response:

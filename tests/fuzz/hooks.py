@@ -12,7 +12,7 @@ import schemathesis
 from schemathesis.hooks import HookContext
 
 from handlers.__main__ import mint_token
-from handlers.config import load_settings
+from handlers.core.config import load_settings
 from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id
 
 SETTINGS = load_settings()

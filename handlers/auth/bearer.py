@@ -1,0 +1,23 @@
+"""The security function openapi.yaml names as `x-bearerInfoFunc`: the one place a request's token
+is checked. Connexion awaits it on the event loop, before parameters and body are validated."""
+
+from __future__ import annotations
+
+from connexion.lifecycle import ConnexionRequest
+
+from handlers.auth.verifier import Claims, TokenVerifier
+from handlers.core.problems import Forbidden
+
+
+async def verify_bearer_token(token: str, request: ConnexionRequest) -> Claims:
+    """Security function: verify the token, then check the path's `{user_id}` is its user.
+
+    The ownership check lives here, before Connexion validates parameters and body, so a foreign
+    `{user_id}` is 403 whatever else is wrong with the request.
+    """
+    verifier: TokenVerifier = request.scope["task_api"].verifier
+    claims = await verifier.verify(token)
+    path_user = request.path_params.get("user_id")
+    if path_user is not None and path_user != claims["sub"]:
+        raise Forbidden("The path's user_id is not the signed-in user")
+    return claims

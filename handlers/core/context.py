@@ -1,0 +1,24 @@
+"""Per-app state reachable from every request: the settings, the engine, the token verifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connexion.context import scope as current_scope
+from sqlalchemy import Engine
+
+from handlers.auth.verifier import TokenVerifier
+from handlers.core.config import Settings
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    engine: Engine
+    verifier: TokenVerifier
+
+
+def current() -> AppContext:
+    """The app context of the request being handled (attached by `RequestContextMiddleware`)."""
+    context: AppContext = current_scope["task_api"]
+    return context

@@ -1,0 +1,118 @@
+"""Per-request work of Connexion's done once: each operation's decorator chain, and the security
+handler's look at the security function's signature.
+
+Connexion 3.3 rebuilds an operation's decorators (parameter, response, sync-to-thread) on every
+request, including an `inspect.signature` of the handler: ~5 % of a request's CPU in a py-spy
+profile under wrk. The chain depends only on the handler and the API's settings, so it is built when
+the operation is; what is per request (the request object, the URI parser reading the current
+operation) is still made per request, exactly as Connexion does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from connexion.apps.asynchronous import AsyncApi, AsyncOperation
+from connexion.context import receive, scope
+from connexion.decorators import StarletteDecorator
+from connexion.security import BearerSecurityHandler
+
+from handlers.core.problems import ServiceUnavailable
+
+
+class HandlerSlots:
+    """At most `size` handlers of one app run at once, and a request waits at most `timeout` seconds
+    for a slot, then gets a 503. Sized to the pool: more handlers than pooled connections only wait
+    on the pool or open overflow connections that close again (3,145 new PostgreSQL sessions in one
+    `make bench` run with AnyIO's 40 threads). Error handlers do not take a slot."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._size, self._timeout = size, timeout
+        self._limiter: anyio.CapacityLimiter | None = None  # made on first use: it needs an event loop
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._size)
+        try:
+            with anyio.fail_after(self._timeout):
+                await self._limiter.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable("The service is busy; try again shortly") from None
+        try:
+            yield
+        finally:
+            self._limiter.release()
+
+
+class PrebuiltStarletteDecorator(StarletteDecorator):
+    def __init__(self, slots: HandlerSlots, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.slots = slots
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+        decorated = self.decorate(function)
+
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request = self.framework.get_request(uri_parser=self.uri_parser, scope=scope, receive=receive)
+            async with self.slots.hold():
+                return await decorated(request)
+
+        return wrapper
+
+
+class PrebuiltAsyncOperation(AsyncOperation):
+    _prebuilt: Callable[..., Awaitable[Any]]
+
+    def prebuild(self, slots: HandlerSlots) -> None:
+        decorator = PrebuiltStarletteDecorator(slots, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+        self._prebuilt = decorator(self._fn)
+
+    @property
+    def fn(self) -> Callable[..., Awaitable[Any]]:
+        return self._prebuilt
+
+
+class PrebuiltAsyncApi(AsyncApi):
+    """An AsyncApp's `api_cls` (see `use_prebuilt_operations`), with the app's handler slots."""
+
+    slots: HandlerSlots
+
+    def make_operation(self, operation: Any) -> PrebuiltAsyncOperation:
+        built: PrebuiltAsyncOperation = PrebuiltAsyncOperation.from_operation(
+            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+        built.prebuild(self.slots)
+        return built
+
+
+class CachedBearerSecurityHandler(BearerSecurityHandler):
+    """Connexion asks, on every request, whether the security function accepts `request` and
+    `required_scopes`, by `inspect.signature`: ~8 % of a get's CPU in a py-spy profile. A function's
+    signature does not change, so the answer is remembered per function and keyword."""
+
+    @staticmethod
+    @functools.cache
+    def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+        accepts: bool = BearerSecurityHandler._accepts_kwarg(func, keyword)
+        return accepts
+
+
+# AsyncApp(security_map=...): Connexion's handlers, with the bearer one replaced.
+SECURITY_MAP = {"bearer": CachedBearerSecurityHandler}
+
+
+def use_prebuilt_operations(app: Any, slots: HandlerSlots) -> None:
+    """Make `app` (a connexion AsyncApp, before add_api) build each operation's decorators once, and
+    run its handlers within `slots`."""
+    app._middleware_app.api_cls = type("AppPrebuiltAsyncApi", (PrebuiltAsyncApi,), {"slots": slots})
+
+
+def operations_of(app: Any) -> list[Any]:
+    """The operations `app` routes requests to (after add_api): Connexion's `apis` by base path."""
+    return [op for apis in app._middleware_app.apis.values() for api in apis for op in api.operations.values()]

@@ -1,0 +1,135 @@
+"""Request validation as the spec means it: JSON Schema with ECMA-262 patterns, bodies parsed strictly.
+
+Connexion validates with `jsonschema` and Python's `re`, where `$` also matches before a final
+newline: `?sort=title%0A` passed the spec's sort pattern and reached the handler. Here `$` means the
+end of the string, as in ECMA-262 (what the spec's patterns are written in and clients check).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
+
+import orjson
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
+from connexion.json_schema import Draft4RequestValidator
+from connexion.utils import is_null, is_nullable
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.protocols import Validator
+from jsonschema.validators import extend
+from starlette.datastructures import QueryParams
+from starlette.types import Scope
+
+FORMAT_CHECKER = Draft4Validator.FORMAT_CHECKER
+
+
+@functools.cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    # An unescaped `$` becomes `\Z` (end of string only). The spec has no `$` inside a class.
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def ecma_pattern(
+    validator: Validator, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+ParameterSchemaValidator = extend(Draft4Validator, {"pattern": ecma_pattern})  # type: ignore[no-untyped-call]
+BodySchemaValidator = extend(Draft4RequestValidator, {"pattern": ecma_pattern})  # type: ignore[no-untyped-call]
+
+
+class SchemaValidators:
+    """One app's compiled schema validators. Connexion builds a schema validator per request (a deep
+    copy and a new validator for each parameter); the app's spec dicts live as long as the app, so one
+    validator per schema serves every request. Owned by the app (see `validator_map`), so an app's
+    spec and validators go when it goes."""
+
+    def __init__(self) -> None:
+        self._validators: dict[tuple[type, int], tuple[dict[str, Any], Validator]] = {}
+
+    def get(self, cls: type, schema: dict[str, Any]) -> Validator:
+        cached = self._validators.get((cls, id(schema)))
+        if cached is None or cached[0] is not schema:  # keyed by identity; the entry keeps `schema` alive
+            cached = (schema, cls(schema, format_checker=FORMAT_CHECKER))
+            self._validators[(cls, id(schema))] = cached
+        return cached[1]
+
+
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class SpecParameterValidator(ParameterValidator):
+    schemas: SchemaValidators  # set per app by `validator_map`
+
+    """Connexion's parameter validation with ECMA patterns and cached schema validators.
+
+    Connexion validates integers after Python's int(), which also takes "+1", " 1", "1_0" and
+    non-ASCII digits; here the raw text must be ASCII digits, and a parameter may be given once."""
+
+    def validate_request(self, request: Any) -> None:
+        raw_query = QueryParams(request.scope.get("query_string", b""))
+        raw_path = request.scope.get("path_params", {})
+        for param in [*self.parameters.get("path", []), *self.parameters.get("query", [])]:
+            name, where = param["name"], param["in"]
+            values = raw_query.getlist(name) if where == "query" else [raw_path[name]] if name in raw_path else []
+            if len(values) > 1:
+                raise BadRequestProblem(detail=f"The {where} parameter '{name}' is given more than once")
+            if values and param["schema"].get("type") == "integer" and not ASCII_INTEGER.fullmatch(values[0]):
+                raise BadRequestProblem(detail=f"The {where} parameter '{name}' must be an integer, not {values[0]!r}")
+        super().validate_request(request)
+
+    def validate_parameter(
+        self, parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None
+    ) -> str | None:
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is None:
+            return f"Missing {parameter_type} parameter '{param['name']}'" if param.get("required") else None
+        validator = self.schemas.get(ParameterSchemaValidator, param.get("schema", param))
+        error = next(iter(validator.iter_errors(value)), None)
+        return str(error.message) if error else None
+
+
+class StrictJSONBodyValidator(JSONRequestBodyValidator):
+    """Bodies parsed with orjson, which rejects what the standard library lets through to a 500 later:
+    invalid UTF-8, lone surrogates (unencodable for the database), NaN/Infinity, and nesting deep
+    enough to raise RecursionError. Validated with ECMA patterns."""
+
+    schemas: SchemaValidators  # set per app by `validator_map`
+
+    @property
+    def _validator(self) -> Validator:
+        return self.schemas.get(BodySchemaValidator, self._schema)
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequestProblem(detail=f"The body is not valid JSON: {exc.msg}") from None
+        if body is None:
+            raise BadRequestProblem(detail="The body must be a JSON object, not null")
+        return body
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if body is None and not self._required:
+            return None  # an optional body that was not sent (PATCH .../complete toggles)
+        result: dict[str, Any] | None = super()._validate(body)
+        return result
+
+
+def validator_map() -> dict[str, Any]:
+    """`add_api(validator_map=...)` for one app: Connexion's validators, with these for parameters and
+    JSON bodies, sharing one `SchemaValidators` that lives as long as the app."""
+    schemas = SchemaValidators()
+    parameter = type("AppParameterValidator", (SpecParameterValidator,), {"schemas": schemas})
+    body = type("AppJSONBodyValidator", (StrictJSONBodyValidator,), {"schemas": schemas})
+    return {**VALIDATOR_MAP, "parameter": parameter, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": body})}
