@@ -23,6 +23,7 @@ from handlers.core.middleware.body_limit import RequestBodyMiddleware
 from handlers.core.middleware.request_context import RequestContextMiddleware
 from handlers.core.middleware.security_headers import SecurityHeadersMiddleware
 from handlers.core.problems import AllowedMethods, make_error_handlers
+from handlers.core.resolver import TaggedResolver
 from handlers.core.urls import BASE_PATH
 from handlers.runtime.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
 from handlers.runtime.routing import connexion_middlewares
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_api(
         spec,
         base_path=BASE_PATH,
+        resolver=TaggedResolver(spec),  # `listTasks` tagged `tasks` → handlers.tasks.list_tasks
         pythonic_params=True,  # the `id` path parameter arrives as `id_`
         strict_validation=True,  # a misspelt query parameter (`?stauts=`) is a 400, not silently ignored
         validate_responses=settings.validate_responses,

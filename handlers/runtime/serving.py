@@ -156,7 +156,7 @@ def serve(settings: Settings, workers: int) -> int:
         timeout_graceful_shutdown=settings.shutdown_timeout,
     )
     if workers > 1:
-        # uvicorn's supervisor makes plain uvicorn servers in its workers; see README "Operating it".
+        # uvicorn's supervisor makes plain uvicorn servers in its workers; see docs/operations.md.
         with contextlib.suppress(KeyboardInterrupt):
             Multiprocess(config, sockets=[config.bind_socket()]).run()
         return 0
