@@ -1,4 +1,5 @@
-"""Input rules the schema cannot express: trimmed titles, RFC 3339 parsing into UTC, safe claims."""
+"""Input rules the schema cannot express: trimmed text, dates and date-times parsed into UTC, recurrence
+rules normalised, safe claims."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from handlers.auth.verifier import Claims
 from handlers.core.problems import BadRequest
+from models import recurrence
 
 # White space as the spec's Title pattern spells it: the union of ECMAScript's and Python's `\s`, so
 # the validator, client-side validators and this code agree on what a blank title is.
@@ -16,37 +18,62 @@ WHITE_SPACE = (
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 
-# RFC 3339 section 5.6, as the spec's `format: date-time` checker accepts it (`T`/`Z` in any case).
+# RFC 3339 section 5.6, as the spec's `format: date-time` checker accepts it (`T`/`Z` in any case), or a
+# full date alone (`format: date`), taken as 00:00 UTC of that day.
 RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2})))?$"
 )
+MOMENTS = ("due_date", "reminder_at")
+TRIMMED = ("title", "category")
 
 
 def task_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The body's task fields, cleaned: `title` trimmed (blank is 400), `due_date` parsed to UTC."""
+    """The body's task fields, cleaned: text trimmed (blank is 400), moments in UTC, the rule normalised,
+    tag names trimmed and tag ids without repeats."""
     fields = dict(body)
-    if "title" in fields:
-        fields["title"] = fields["title"].strip(WHITE_SPACE)
-        if not fields["title"]:
-            raise BadRequest("'title' must not be blank")
-    if fields.get("due_date") is not None:
-        fields["due_date"] = parse_datetime(fields["due_date"], "due_date")
+    for name in TRIMMED:
+        if fields.get(name) is not None:
+            fields[name] = not_blank(fields[name], name)
+    for name in MOMENTS:
+        if fields.get(name) is not None:
+            fields[name] = parse_moment(fields[name], name)
+    if fields.get("recurrence_rule") is not None:
+        try:
+            fields["recurrence_rule"] = recurrence.normalize(fields["recurrence_rule"])
+        except recurrence.InvalidRule:
+            raise BadRequest(
+                "'recurrence_rule' is not a rule this API accepts (see the RecurrenceRule schema)"
+            ) from None
+    if "tags" in fields:
+        fields["tags"] = list(dict.fromkeys(not_blank(name, "tags") for name in fields["tags"]))
+    if "tag_ids" in fields:
+        fields["tag_ids"] = list(dict.fromkeys(fields["tag_ids"]))
     return fields
 
 
-def parse_datetime(value: str, name: str) -> datetime:
+def not_blank(text: str, name: str) -> str:
+    trimmed = text.strip(WHITE_SPACE)
+    if not trimmed:
+        raise BadRequest(f"'{name}' must not be blank")
+    return trimmed
+
+
+def parse_moment(value: str, name: str) -> datetime:
+    """A date-time with an offset, or a date (00:00 UTC of it), as an aware UTC datetime."""
     match = RFC3339.fullmatch(value)
     if not match:
-        raise BadRequest(f"'{name}' must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T17:00:00Z")
+        raise BadRequest(f"'{name}' must be a date (2026-12-01) or an RFC 3339 date-time (2026-12-01T17:00:00Z)")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
+        if hour is None:
+            return datetime(int(year), int(month), int(day), tzinfo=UTC)
         offset = timedelta(hours=int(off_h), minutes=int(off_m)) if not zulu else timedelta(0)
         zone = timezone(-offset if sign == "-" else offset)
         micro = int((fraction or "0")[:6].ljust(6, "0"))
         parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, zone)
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadRequest(f"'{name}' is not a valid date-time") from None
+        raise BadRequest(f"'{name}' is not a valid date or date-time") from None
 
 
 def claim_text(claims: Claims, name: str, max_length: int = 255) -> str | None:

@@ -9,79 +9,91 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from handlers import list_query
 from handlers.auth.verifier import Claims
 from handlers.core.context import current
 from handlers.core.problems import NotFound
 from handlers.core.urls import task_url, tasks_url
 from handlers.inputs import claim_text, task_fields
 from handlers.responses import empty_response, json_response
-from models import listing, queries
+from handlers.task_writes import ensure_next_occurrence, present, present_one, resolve_tags, take_tag_input
+from models import listing, queries, task_tags, users
+from models.clock import utc_now
 from models.db import transaction
 
 log = logging.getLogger(__name__)
 
 
-def list_tasks(
-    user_id: str,
-    status: str = "all",
-    priority: str | None = None,
-    q: str | None = None,
-    sort: str = "-created",
-    limit: int = 100,
-    offset: int = 0,
-) -> Response:
-    keys = list(dict.fromkeys(sort.split(",")))  # a repeated key adds nothing
+def list_tasks(user_id: str, **query: Any) -> Response:
+    wanted = list_query.read(query)
+    now = utc_now()
     with current().engine.connect() as conn:
-        rows = listing.list_tasks(conn, user_id, status, priority, q, keys, limit, offset)
-        # A short, non-empty (or first) page tells the total without a COUNT over all matches.
-        short_page = len(rows) < limit and (rows or offset == 0)
-        total = offset + len(rows) if short_page else listing.count_tasks(conn, user_id, status, priority, q)
+        rows, total = listing.list_tasks(
+            conn, user_id, wanted.filters, wanted.sort_keys, wanted.limit, wanted.offset, now
+        )
+        if total is None:
+            total = listing.count_tasks(conn, user_id, wanted.filters, now)
+        page = present(conn, rows)
     headers = {"X-Total-Count": str(total)}
-    params = {"status": status, "priority": priority, "q": q, "sort": sort, "limit": limit}
-    if link := page_links(tasks_url(user_id), params, offset, limit, total):
+    if link := page_links(tasks_url(user_id), wanted.link_params, wanted.offset, wanted.limit, total):
         headers["Link"] = link
-    return json_response(rows, headers=headers)
+    return json_response(page, headers=headers)
 
 
 def page_links(path: str, params: dict[str, Any], offset: int, limit: int, total: int) -> str | None:
     """RFC 8288 `next`/`prev` links that keep the request's other parameters."""
-    kept = {k: v for k, v in params.items() if v is not None}
-    links = []
-    if offset + limit < total:
-        links.append(f'<{path}?{urlencode({**kept, "offset": offset + limit})}>; rel="next"')
-    if offset > 0:
-        links.append(f'<{path}?{urlencode({**kept, "offset": max(0, offset - limit)})}>; rel="prev"')
+
+    def link(at: int, rel: str) -> str:
+        return f'<{path}?{urlencode({**params, "limit": limit, "offset": at}, doseq=True)}>; rel="{rel}"'
+
+    links = [link(offset + limit, "next")] if offset + limit < total else []
+    links += [link(max(0, offset - limit), "prev")] if offset > 0 else []
     return ", ".join(links) or None
 
 
 def create_task(user_id: str, body: dict[str, Any], token_info: Claims) -> Response:
     fields = task_fields(body)
+    tag_input = take_tag_input(fields)
     with transaction(current().engine) as conn:
         # A brand-new Better Auth user has no row yet; the task's foreign key needs one.
-        queries.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
+        users.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
+        tag_ids = resolve_tags(conn, user_id, tag_input) if tag_input else []
         task = queries.insert_task(conn, user_id, fields)
+        if tag_ids:
+            task_tags.attach(conn, user_id, task["id"], tag_ids)
+        task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
     log.info("task created", extra={"user_id": user_id, "task_id": task["id"]})
     return json_response(task, 201, {"Location": task_url(user_id, task["id"])})
 
 
 def get_task(user_id: str, id_: int) -> Response:
     with current().engine.connect() as conn:
-        task = queries.get_task(conn, user_id, id_)
-    return json_response(found(task, id_))
+        task = found(queries.get_task(conn, user_id, id_), id_)
+        return json_response(present_one(conn, task))
 
 
 def update_task(user_id: str, id_: int, body: dict[str, Any]) -> Response:
+    """PUT and PATCH (a JSON merge patch means the same here): the fields sent change."""
     fields = task_fields(body)
-    with current().engine.connect() as conn:
-        task = found(queries.update_task(conn, user_id, id_, fields), id_)
-    log.info("task updated", extra={"user_id": user_id, "task_id": id_, "fields": ",".join(sorted(fields))})
+    tag_input = take_tag_input(fields)
+    with transaction(current().engine) as conn:
+        task = found(queries.update_task(conn, user_id, id_, fields), id_)  # 404 first: no tag made for nothing
+        if tag_input:
+            task_tags.replace(conn, user_id, id_, resolve_tags(conn, user_id, tag_input))
+        task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
+    changed = ",".join(sorted({*fields, *([tag_input[0]] if tag_input else [])}))
+    log.info("task updated", extra={"user_id": user_id, "task_id": id_, "fields": changed})
     return json_response(task)
 
 
+patch_task = update_task
+
+
 def complete_task(user_id: str, id_: int, body: dict[str, Any] | None = None) -> Response:
-    completed = body["completed"] if body else None
-    with current().engine.connect() as conn:
+    completed = (body or {}).get("completed")
+    with transaction(current().engine) as conn:
         task = found(queries.set_completed(conn, user_id, id_, completed), id_)
+        task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
     action = "toggled" if completed is None else "set"
     log.info("task completion %s", action, extra={"user_id": user_id, "task_id": id_, "completed": task["completed"]})
     return json_response(task)

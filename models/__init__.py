@@ -1,7 +1,8 @@
 """Storage: SQLModel tables (the schema Alembic migrates to) and the database engine."""
 
+from models.tag import Tag, TaskTag
 from models.task import PRIORITIES, Task
 from models.types import UTCDateTime
 from models.user import User
 
-__all__ = ["PRIORITIES", "Task", "UTCDateTime", "User"]
+__all__ = ["PRIORITIES", "Tag", "Task", "TaskTag", "UTCDateTime", "User"]

@@ -4,22 +4,46 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, Select, String, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Integer, Select, String, and_, bindparam, exists, func, or_, select
 
-from models.queries import PUBLIC_COLUMNS, Row, tasks, users
+from models.queries import PUBLIC_COLUMNS, Row, tasks
+from models.tags import ids_by_names, task_tags
+from models.user import User
 
-PRIORITY_RANK = case({"low": 0, "medium": 1, "high": 2}, value=tasks.c.priority)
-
+users = User.__table__  # type: ignore[attr-defined]
 
 SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
     "created": tasks.c.created_at,
     "updated": tasks.c.updated_at,
     "title": tasks.c.title_key,
     "due_date": tasks.c.due_date,
-    "priority": PRIORITY_RANK,
+    "priority": tasks.c.priority_rank,
 }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list asks for, already cleaned by the handler (keys casefolded, times in UTC)."""
+
+    status: str = "all"  # all | pending | completed
+    priority: str | None = None
+    q: str | None = None
+    category_key: str | None = None
+    tag_keys: tuple[str, ...] = ()  # every one of these names (casefolded)
+    tag_ids: tuple[int, ...] = ()  # every one of these tags
+    overdue: bool | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    reminder_before: datetime | None = None
+
+    @property
+    def counted_by_user_row(self) -> bool:
+        """Whether the counts kept on the user's row answer X-Total-Count (status is the only filter)."""
+        return all(getattr(self, f.name) in (None, ()) for f in fields(self) if f.name != "status")
 
 
 def order_by(keys: Sequence[str], dialect: str) -> list[ColumnElement[Any]]:
@@ -36,69 +60,121 @@ def order_by(keys: Sequence[str], dialect: str) -> list[ColumnElement[Any]]:
     return clauses
 
 
-def list_filters(user_id: str, status: str, priority: str | None, q: str | None) -> list[ColumnElement[bool]]:
-    return _filters(user_id, status, priority or None, like_pattern(q) if q else None)
-
-
 def like_pattern(q: str) -> str:
     """`q` as a LIKE pattern matching it literally anywhere."""
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _filters(user: Any, status: str, priority: Any | None, pattern: Any | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses; `user`, `priority` and `pattern` are values or bind parameters."""
-    filters: list[ColumnElement[bool]] = [tasks.c.user_id == user]
-    if status != "all":
-        filters.append(tasks.c.completed == (status == "completed"))
-    if priority is not None:
-        filters.append(tasks.c.priority == priority)
-    if pattern is not None:
-        filters.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
-    return filters
+def has_tag(tag_id: Any) -> ColumnElement[bool]:
+    # Probed per candidate task through task_tags' primary key (task_id, tag_id).
+    return exists().where(task_tags.c.task_id == tasks.c.id, task_tags.c.tag_id == tag_id)
 
 
-@functools.lru_cache(maxsize=256)
-def list_statement(status: str, by_priority: bool, by_text: bool, keys: tuple[str, ...], dialect: str) -> Select[Any]:
-    """The list SELECT for one shape of request, with bind parameters (see `list_params`), built once per
-    shape: building and cache-keying a new statement per request was ~10 % of a list's CPU."""
-    user, priority, pattern = (bindparam(name, type_=String()) for name in ("user_id", "priority", "pattern"))
-    filters = _filters(user, status, priority if by_priority else None, pattern if by_text else None)
+def _param(name: str, kind: Any = None) -> Any:
+    return bindparam(name, type_=kind if kind is not None else String())
+
+
+def where(shape: Filters) -> list[ColumnElement[bool]]:
+    """WHERE clauses with bind parameters for one shape of request (see `params`)."""
+    clauses: list[ColumnElement[bool]] = [tasks.c.user_id == _param("user_id")]
+    if shape.status != "all":
+        clauses.append(tasks.c.completed == (shape.status == "completed"))
+    if shape.priority is not None:
+        clauses.append(tasks.c.priority == _param("priority"))
+    if shape.q is not None:
+        pattern = _param("pattern")
+        clauses.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
+    if shape.category_key is not None:
+        clauses.append(tasks.c.category_key == _param("category_key"))
+    clauses += [has_tag(_param(f"tag_{i}", Integer())) for i in range(len(shape.tag_ids))]
+    due, now = tasks.c.due_date, _param("now", tasks.c.due_date.type)
+    if shape.overdue is not None:
+        late = and_(due < now, tasks.c.completed.is_(False))
+        clauses.append(late if shape.overdue else or_(due.is_(None), due >= now, tasks.c.completed.is_(True)))
+    for name, test in (
+        ("due_before", due < _param("due_before", due.type)),
+        ("due_after", due > _param("due_after", due.type)),
+    ):
+        if getattr(shape, name) is not None:
+            clauses.append(test)
+    if shape.reminder_before is not None:
+        reminder = tasks.c.reminder_at <= _param("reminder_before", due.type)
+        clauses.append(and_(tasks.c.completed.is_(False), reminder))
+    return clauses
+
+
+def shape_of(filters: Filters, tag_ids: Sequence[int]) -> Filters:
+    """The statement-shaping part of the filters: which are present (values become bind parameters)."""
+    present: dict[str, Any] = {f.name: (None if getattr(filters, f.name) is None else "") for f in fields(filters)}
+    present.update(status=filters.status, tag_keys=(), tag_ids=tuple(range(len(tag_ids))), overdue=filters.overdue)
+    return Filters(**present)
+
+
+def params(user_id: str, filters: Filters, tag_ids: Sequence[int], now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"user_id": user_id, "now": now, **{f"tag_{i}": tag for i, tag in enumerate(tag_ids)}}
+    values.update(
+        priority=filters.priority, category_key=filters.category_key, pattern=filters.q and like_pattern(filters.q)
+    )
+    values.update(due_before=filters.due_before, due_after=filters.due_after, reminder_before=filters.reminder_before)
+    return values
+
+
+@functools.lru_cache(maxsize=512)
+def list_statement(shape: Filters, keys: tuple[str, ...], dialect: str) -> Select[Any]:
+    """The list SELECT for one shape of request, built once per shape: building and cache-keying a new
+    statement per request was ~10 % of a list's CPU."""
     limit, offset = bindparam("limit", type_=Integer()), bindparam("offset", type_=Integer())
-    return select(*PUBLIC_COLUMNS).where(*filters).order_by(*order_by(keys, dialect)).limit(limit).offset(offset)
+    return select(*PUBLIC_COLUMNS).where(*where(shape)).order_by(*order_by(keys, dialect)).limit(limit).offset(offset)
 
 
-def list_params(user_id: str, priority: str | None, q: str | None, limit: int, offset: int) -> dict[str, Any]:
-    pattern = like_pattern(q) if q else None
-    return {"user_id": user_id, "priority": priority, "pattern": pattern, "limit": limit, "offset": offset}
+@functools.lru_cache(maxsize=512)
+def count_statement(shape: Filters) -> Select[Any]:
+    return select(func.count()).select_from(tasks).where(*where(shape))
+
+
+def tag_ids_for(conn: Connection, user_id: str, filters: Filters) -> list[int] | None:
+    """The tag ids the filters require (`tag_ids`, and `tag` names resolved), or None when a named tag
+    does not exist, so that nothing can match."""
+    ids = set(filters.tag_ids)
+    if filters.tag_keys:
+        found = ids_by_names(conn, user_id, filters.tag_keys)
+        if len(found) < len(set(filters.tag_keys)):
+            return None
+        ids.update(found)
+    return sorted(ids)
 
 
 def list_tasks(
-    conn: Connection,
-    user_id: str,
-    status: str,
-    priority: str | None,
-    q: str | None,
-    keys: Sequence[str],
-    limit: int,
-    offset: int,
-) -> list[Row]:
-    stmt = list_statement(status, bool(priority), bool(q), tuple(keys), conn.dialect.name)
-    result = conn.execute(stmt, list_params(user_id, priority, q, limit, offset))
+    conn: Connection, user_id: str, filters: Filters, keys: Sequence[str], limit: int, offset: int, now: datetime
+) -> tuple[list[Row], int | None]:
+    """One page, and the total when it needs no COUNT (a short page, or the counts on the user's row)."""
+    tag_ids = tag_ids_for(conn, user_id, filters)
+    if tag_ids is None:
+        return [], 0
+    shape = shape_of(filters, tag_ids)
+    values = {**params(user_id, filters, tag_ids, now), "limit": limit, "offset": offset}
+    result = conn.execute(list_statement(shape, tuple(keys), conn.dialect.name), values)
     names = tuple(result.keys())
     # All rows in one fetch, zipped with the names once: a RowMapping and dict() per row (and a
     # fetchone() per row when iterating) measured ~2x the CPU for a page of 50.
-    return [dict(zip(names, row, strict=True)) for row in result.all()]
+    rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+    short_page = len(rows) < limit and (rows or offset == 0)
+    return rows, (offset + len(rows) if short_page else None)
 
 
 USER_COUNTS = select(users.c.task_count, users.c.completed_count).where(users.c.id == bindparam("user_id"))
 
 
-def count_tasks(conn: Connection, user_id: str, status: str, priority: str | None, q: str | None) -> int:
-    """How many tasks match. Filtered by `status` alone, from the counts triggers keep on the user's row
-    (one row read, whatever the number of tasks); with `priority` or `q`, a COUNT over the matches."""
-    if not priority and not q:
+def count_tasks(conn: Connection, user_id: str, filters: Filters, now: datetime) -> int:
+    """How many tasks match: filtered by `status` alone, from the counts triggers keep on the user's row
+    (one row read, whatever the number of tasks); otherwise a COUNT over the matches."""
+    if filters.counted_by_user_row:
         row = conn.execute(USER_COUNTS, {"user_id": user_id}).first()
         total, completed = row if row else (0, 0)
-        return {"all": total, "completed": completed, "pending": total - completed}[status]
-    filters = list_filters(user_id, status, priority, q)
-    return int(conn.execute(select(func.count()).select_from(tasks).where(*filters)).scalar_one())
+        return {"all": total, "completed": completed, "pending": total - completed}[filters.status]
+    tag_ids = tag_ids_for(conn, user_id, filters)
+    if tag_ids is None:
+        return 0
+    return int(
+        conn.execute(count_statement(shape_of(filters, tag_ids)), params(user_id, filters, tag_ids, now)).scalar_one()
+    )

@@ -1,59 +1,52 @@
-"""Every SQL statement the API runs, as SQLAlchemy Core.
+"""The tasks table's statements, as SQLAlchemy Core.
 
 Core statements with bind parameters skip ORM object loading and session bookkeeping, which measured
-~40 % of the CPU of a list request in a py-spy profile. Each write is one statement, so concurrent
-requests cannot interleave a read-modify-write.
+~40 % of the CPU of a list request in a py-spy profile. Each change to a task row is one statement, so
+concurrent requests cannot interleave a read-modify-write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    bindparam,
-    case,
-    delete,
-    func,
-    insert,
-    literal,
-    not_,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, insert, literal, not_, select, update
 
-from models.task import Task
+from models.clock import utc_now
+from models.task import PRIORITY_RANK, Task
 from models.types import UTCDateTime
-from models.user import User
 
 tasks = Task.__table__  # type: ignore[attr-defined]
-users = User.__table__  # type: ignore[attr-defined]
 
 PUBLIC_COLUMNS = (
-    tasks.c.id, tasks.c.user_id, tasks.c.title, tasks.c.description, tasks.c.completed,
-    tasks.c.priority, tasks.c.due_date, tasks.c.completed_at, tasks.c.created_at, tasks.c.updated_at,
+    tasks.c.id, tasks.c.user_id, tasks.c.title, tasks.c.description, tasks.c.completed, tasks.c.priority,
+    tasks.c.category, tasks.c.due_date, tasks.c.reminder_at, tasks.c.recurrence_rule, tasks.c.next_occurrence_id,
+    tasks.c.completed_at, tasks.c.created_at, tasks.c.updated_at,
 )  # fmt: skip
+# What completing a recurring task needs beyond the public fields, returned by the writes that can complete.
+WRITE_COLUMNS = (*PUBLIC_COLUMNS, tasks.c.series_start)
 OWNED = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id"))
 GET_TASK = select(*PUBLIC_COLUMNS).where(*OWNED)
 DELETE_TASK = delete(tasks).where(*OWNED).returning(tasks.c.id)
-
+SET_NEXT_OCCURRENCE = (
+    update(tasks)
+    .where(*OWNED, tasks.c.next_occurrence_id.is_(None))
+    .values(next_occurrence_id=bindparam("next_id"))
+    .returning(tasks.c.next_occurrence_id)
+)
 # Every column but the id, as bind parameters: one statement for every create, built once.
 INSERT_TASK = (
     insert(tasks)
     .values({c.name: bindparam(f"new_{c.name}", type_=c.type) for c in tasks.columns if c.name != "id"})
-    .returning(*PUBLIC_COLUMNS)
+    .returning(*WRITE_COLUMNS)
 )
+DEFAULTS = {
+    "description": None, "completed": False, "priority": "medium", "due_date": None, "category": None,
+    "recurrence_rule": None, "reminder_at": None, "next_occurrence_id": None, "series_start": None,
+}  # fmt: skip
 
 Row = dict[str, Any]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def get_task(conn: Connection, user_id: str, task_id: int) -> Row | None:
@@ -61,49 +54,40 @@ def get_task(conn: Connection, user_id: str, task_id: int) -> Row | None:
     return dict(row) if row else None
 
 
-def _upsert_user_statement(dialect: Any) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE for one dialect, built once: building it per request cost ~5 % of a
-    create's CPU."""
-    stmt = dialect.insert(users).values(
-        id=bindparam("new_id"), email=bindparam("new_email"), name=bindparam("new_name"),
-        created_at=bindparam("new_created_at", type_=users.c.created_at.type),
-    )  # fmt: skip
-    # A token without the claim (one minted by `make token`, say) keeps what is known.
-    new_email = func.coalesce(stmt.excluded.email, users.c.email)
-    new_name = func.coalesce(stmt.excluded.name, users.c.name)
-    changed = or_(users.c.email.is_distinct_from(new_email), users.c.name.is_distinct_from(new_name))
-    return stmt.on_conflict_do_update(
-        index_elements=[users.c.id], set_={"email": new_email, "name": new_name}, where=changed
-    )
-
-
-UPSERT_USER = {"postgresql": _upsert_user_statement(postgresql), "sqlite": _upsert_user_statement(sqlite)}
-
-
-def upsert_user(conn: Connection, user_id: str, email: str | None, name: str | None) -> None:
-    """Create the user's row on first sight, refresh email/name when the token's claims changed."""
-    values = {"new_id": user_id, "new_email": email, "new_name": name, "new_created_at": utc_now()}
-    conn.execute(UPSERT_USER[conn.dialect.name], values)
-
-
 def insert_task(conn: Connection, user_id: str, fields: Mapping[str, Any]) -> Row:
     now = utc_now()
-    values = {"description": None, "completed": False, "priority": "medium", "due_date": None, **fields}
-    values.update(user_id=user_id, title_key=fields["title"].casefold(), created_at=now, updated_at=now)
+    values = {**DEFAULTS, **fields}
+    values.update(derived(values), user_id=user_id, created_at=now, updated_at=now)
     values["completed_at"] = now if values["completed"] else None
+    if values["recurrence_rule"] is not None and values["series_start"] is None:
+        values["series_start"] = values["due_date"] or now
     row = conn.execute(INSERT_TASK, {f"new_{k}": v for k, v in values.items()}).mappings().one()
     return dict(row)
 
 
-def update_task(conn: Connection, user_id: str, task_id: int, fields: Mapping[str, Any]) -> Row | None:
-    """Change only the given fields, in one statement."""
-    now = utc_now()
-    values: dict[str, Any] = {**fields, "updated_at": now}
+def derived(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored keys that follow from the given fields: casefolded title and category, priority rank."""
+    values: dict[str, Any] = {}
     if "title" in fields:
         values["title_key"] = fields["title"].casefold()
+    if "priority" in fields:
+        values["priority_rank"] = PRIORITY_RANK[fields["priority"]]
+    if "category" in fields:
+        values["category_key"] = fields["category"].casefold() if fields["category"] is not None else None
+    return values
+
+
+def update_task(conn: Connection, user_id: str, task_id: int, fields: Mapping[str, Any]) -> Row | None:
+    """Change only the given fields (none at all still moves `updated_at`: the task's tags changed), in
+    one statement. A new rule or due date restarts the series from the (new) due date."""
+    now = utc_now()
+    values: dict[str, Any] = {**fields, **derived(fields), "updated_at": now}
     if "completed" in fields:
         values["completed_at"] = _completed_at(fields["completed"], now)
-    stmt = update(tasks).where(*OWNED).values(values).returning(*PUBLIC_COLUMNS)
+    if "recurrence_rule" in fields or "due_date" in fields:
+        due = fields.get("due_date", tasks.c.due_date)
+        values["series_start"] = _coalesce(due, now)
+    stmt = update(tasks).where(*OWNED).values(values).returning(*WRITE_COLUMNS)
     row = conn.execute(stmt, {"task_id": task_id, "owner_id": user_id}).mappings().first()
     return dict(row) if row else None
 
@@ -119,9 +103,15 @@ def set_completed(conn: Connection, user_id: str, task_id: int, completed: bool 
         }
     else:
         values = {"completed": completed, "completed_at": _completed_at(completed, now)}
-    stmt = update(tasks).where(*OWNED).values(updated_at=now, **values).returning(*PUBLIC_COLUMNS)
+    stmt = update(tasks).where(*OWNED).values(updated_at=now, **values).returning(*WRITE_COLUMNS)
     row = conn.execute(stmt, {"task_id": task_id, "owner_id": user_id}).mappings().first()
     return dict(row) if row else None
+
+
+def set_next_occurrence(conn: Connection, user_id: str, task_id: int, next_id: int) -> bool:
+    """Point a completed task at its next occurrence, unless it already has one (then False)."""
+    params = {"task_id": task_id, "owner_id": user_id, "next_id": next_id}
+    return conn.execute(SET_NEXT_OCCURRENCE, params).first() is not None
 
 
 def _completed_at(completed: bool, now: datetime) -> ColumnElement[Any] | None:
@@ -129,6 +119,12 @@ def _completed_at(completed: bool, now: datetime) -> ColumnElement[Any] | None:
     if not completed:
         return None
     return case((tasks.c.completed, tasks.c.completed_at), else_=literal(now, UTCDateTime()))
+
+
+def _coalesce(value: Any, now: datetime) -> Any:
+    if isinstance(value, datetime) or value is None:
+        return value or now
+    return case((value.is_(None), literal(now, UTCDateTime())), else_=value)
 
 
 def delete_task(conn: Connection, user_id: str, task_id: int) -> bool:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Identity, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+)
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
 
-PRIORITIES = ("low", "medium", "high")
+# In rank order: `sort=priority` follows it, by `priority_rank` (stored, so that an index can serve it).
+PRIORITIES = ("none", "low", "medium", "high", "urgent")
+PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (which is 64-bit there anyway).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -21,18 +34,26 @@ class TaskBase(SQLModel):
     completed: bool = Field(default=False, sa_column=Column(Boolean(), nullable=False))
     priority: str = Field(default="medium", sa_column=Column(String(6), nullable=False))
     due_date: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    category: str | None = Field(default=None, sa_column=Column(String(50), nullable=True))
+    # Normalised (models/recurrence.py): a shorthand (`daily` …) or an RRULE without the `RRULE:` prefix.
+    recurrence_rule: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    reminder_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class Task(TaskBase, table=True):
     __tablename__ = "tasks"
     __table_args__ = (
-        CheckConstraint("priority IN ('low', 'medium', 'high')", name="ck_tasks_priority"),
+        CheckConstraint("priority IN ('none', 'low', 'medium', 'high', 'urgent')", name="ck_tasks_priority"),
         # Serves the default list (newest first) and its tie-break: WHERE user_id = ? ORDER BY
         # created_at DESC, id DESC LIMIT n is a backward scan of this index, no sort.
         Index("ix_tasks_user_created", "user_id", "created_at", "id"),
         # Serves `status=…&sort=due_date`: WHERE user_id = ? AND completed = ? ORDER BY due_date ASC
         # NULLS LAST, id is a forward scan of this index, no sort of every pending task.
         Index("ix_tasks_user_completed_due", "user_id", "completed", "due_date", "id"),
+        # `category=` (case-insensitive exact), newest first.
+        Index("ix_tasks_user_category", "user_id", "category_key", "created_at", "id"),
+        # `reminder_before=`: pending tasks whose reminder is due, what a frontend polls.
+        Index("ix_tasks_user_completed_reminder", "user_id", "completed", "reminder_at"),
         # Without AUTOINCREMENT SQLite reuses the id of the newest deleted task, so a retried DELETE
         # or PUT from a stale tab could hit a newer task.
         {"sqlite_autoincrement": True},
@@ -43,6 +64,13 @@ class Task(TaskBase, table=True):
     # casefold(title), so that `sort=title` is case-insensitive for every script and orders the same
     # on SQLite and PostgreSQL (both compare it bytewise; PostgreSQL's lower() depends on the locale).
     title_key: str = Field(sa_column=Column(String(), nullable=False))
+    priority_rank: int = Field(default=2, sa_column=Column(SmallInteger(), nullable=False, server_default="2"))
+    category_key: str | None = Field(default=None, sa_column=Column(String(), nullable=True))  # casefold(category)
+    # The first occurrence of a recurring task's series: COUNT and UNTIL are counted from it.
+    series_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The task created when this recurring task was completed; set once, never cleared (exactly one
+    # next occurrence per task, ever). No foreign key: it must survive the next occurrence's deletion.
+    next_occurrence_id: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

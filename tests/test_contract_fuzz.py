@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from handlers.app import SPEC_FILE, create_app
 from handlers.core.config import Settings
-from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id
+from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id, respect_prose_constraints
 from tests.support.helpers import token
 
 isolation_is_enforced = make_isolation_check(token)
@@ -80,6 +80,7 @@ def app(settings: Settings, engine: Engine) -> Iterator[Any]:
 @schema.parametrize()
 @FAST
 def test_every_operation_keeps_the_contract(case: Case, app: Any) -> None:
+    respect_prose_constraints(case, token)
     case.call_and_validate(additional_checks=[isolation_is_enforced])
 
 
@@ -90,6 +91,11 @@ def test_sequences_along_links_keep_the_contract(app: Any, engine: Engine) -> No
             # the same draws, which the responses (and so the links followed) decide.
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM tasks"))
+                conn.execute(text("DELETE FROM tags"))
+
+        def before_call(self, case: Case) -> None:
+            respect_prose_constraints(case, token)
+            super().before_call(case)
 
         def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
             kwargs["additional_checks"] = [isolation_is_enforced]

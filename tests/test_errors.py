@@ -29,7 +29,7 @@ BAD_BODIES: list[tuple[str, Any]] = [
     ("description wrong type", {"title": "x", "description": ["d"]}),
     ("completed not a bool", {"title": "x", "completed": "yes"}),
     ("completed as int", {"title": "x", "completed": 1}),
-    ("priority unknown", {"title": "x", "priority": "urgent"}),
+    ("priority unknown", {"title": "x", "priority": "critical"}),
     ("priority wrong case", {"title": "x", "priority": "HIGH"}),
     ("due_date not a date", {"title": "x", "due_date": "tomorrow"}),
     ("due_date without offset", {"title": "x", "due_date": "2026-01-01T00:00:00"}),
@@ -83,7 +83,7 @@ def test_bad_update_bodies_are_400_and_change_nothing(client: TestClient, case: 
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"completed": None}, {"completed": "true"}, {"completed": True, "x": 1}, [True], "null"]
+    "body", [{"completed": None}, {"completed": "true"}, {"completed": True, "x": 1}, [True], "null"]
 )
 def test_bad_completion_bodies_are_400(client: TestClient, body: Any) -> None:
     task = create_task(client)
@@ -111,8 +111,8 @@ def test_largest_id_is_a_plain_404(client: TestClient) -> None:
     "query",
     [
         "limit=0", "limit=501", "limit=-1", "limit=abc", "offset=-1", "offset=1.5",
-        "offset=9223372036854775808", "status=done", "priority=urgent", "sort=name", "sort=-", "sort=title,",
-        "sort=TITLE", "sort=title%0A", "sort=-created%0A", "status=all%0A", "q=", "q=" + "x" * 201, "q=%00",
+        "offset=9223372036854775808", "status=done", "priority=critical", "sort=name", "sort=-", "sort=title,",
+        "sort=TITLE", "sort=title%0A", "sort=-created%0A", "status=all%0A", "q=" + "x" * 201, "q=%00",
     ],
 )  # fmt: skip
 def test_bad_list_queries_are_400(client: TestClient, query: str) -> None:
@@ -143,8 +143,11 @@ def test_unknown_route_is_404(client: TestClient) -> None:
     ("method", "path", "allow"),
     [
         ("DELETE", "/api/alice/tasks", "GET, HEAD, POST"),
-        ("PATCH", "/api/alice/tasks/1", "DELETE, GET, HEAD, PUT"),
-        ("POST", "/api/alice/tasks/1", "DELETE, GET, HEAD, PUT"),
+        ("PUT", "/api/alice/tasks", "GET, HEAD, POST"),
+        ("POST", "/api/alice/tasks/1", "DELETE, GET, HEAD, PATCH, PUT"),
+        ("GET", "/api/alice/tasks/1/tags", "POST"),
+        ("PUT", "/api/alice/tags", "GET, HEAD, POST"),
+        ("POST", "/api/alice/tags/1", "DELETE, GET, HEAD, PATCH, PUT"),
         ("GET", "/api/alice/tasks/1/complete", "PATCH"),
         ("POST", "/api/health", "GET, HEAD"),
     ],

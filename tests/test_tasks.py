@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from tests.support.helpers import assert_problem, auth, create_task
 
 TASK_KEYS = {
-    "id", "user_id", "title", "description", "completed", "priority", "due_date", "completed_at",
-    "created_at", "updated_at",
+    "id", "user_id", "title", "description", "completed", "priority", "category", "tags", "due_date",
+    "reminder_at", "recurrence_rule", "next_occurrence_id", "completed_at", "created_at", "updated_at",
 }  # fmt: skip
 
 

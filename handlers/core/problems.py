@@ -46,6 +46,10 @@ class NotFound(Problem):
     status_code, title_text = 404, "Not Found"
 
 
+class Conflict(Problem):
+    status_code, title_text = 409, "Conflict"
+
+
 class PayloadTooLarge(Problem):
     status_code, title_text = 413, "Content Too Large"
 

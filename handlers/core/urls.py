@@ -17,3 +17,7 @@ def tasks_url(user_id: str) -> str:
 
 def task_url(user_id: str, task_id: int) -> str:
     return f"{tasks_url(user_id)}/{task_id}"
+
+
+def tag_url(user_id: str, tag_id: int) -> str:
+    return f"{BASE_PATH}/{quote(user_id, safe='')}/tags/{tag_id}"

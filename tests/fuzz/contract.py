@@ -54,6 +54,40 @@ class BearerToken:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
+def respect_prose_constraints(case: Case, mint: TokenFactory) -> None:
+    """Rules the contract states in prose because OpenAPI 3.0 cannot state them (which parameters exclude
+    each other, that a tag id names an existing tag), applied to positive cases only: Schemathesis's
+    `positive_data_acceptance` then checks what the API really promises. Negative cases stay as generated.
+    - `q` and `search`, `sort` and `sort_by` exclude each other; `order` applies to one key without `-`;
+    - `tag_ids` in a body must be the user's tags: a generated id is replaced by one the user has."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    query = case.query or {}
+    for name, alias in (("q", "search"), ("sort", "sort_by")):
+        if name in query and alias in query:
+            del query[alias]
+    keys = str(query.get("sort", query.get("sort_by", "")))
+    if "order" in query and ("-" in keys or "," in keys):
+        del query["order"]
+    if isinstance(case.body, dict) and case.body.get("tag_ids"):
+        case.body["tag_ids"] = [existing_tag_id(case, mint)]
+
+
+def existing_tag_id(case: Case, mint: TokenFactory) -> int:
+    """The id of one of the owner's tags, made if there is none, through the API under test."""
+    schema = case.operation.schema
+    common: dict[str, Any] = {
+        "path_parameters": {"user_id": OWNER},
+        "headers": {"Authorization": f"Bearer {mint(OWNER)}"},
+    }
+    listed = schema.make_case(operation=schema.find_operation_by_id("listTags"), **common).call()
+    if listed.status_code == 200 and listed.json():
+        return int(listed.json()[0]["id"])
+    create = schema.find_operation_by_id("createTag")
+    made = schema.make_case(operation=create, body={"name": "fuzzed"}, media_type="application/json", **common).call()
+    return int(made.json()["id"])
+
+
 Probe = tuple[str, str | None, dict[str, Any], int]  # what it is, token (None: none), path parameters, status
 
 
@@ -62,9 +96,9 @@ def probes_for(path: dict[str, Any], mint: TokenFactory) -> list[Probe]:
         ("another user's token on the owner's path", mint(OTHER), path, 403),
         ("no token", None, path, 401),
     ]
-    if "id" in path:
+    if "id" in path or "tag_id" in path:
         their_path = {**path, "user_id": OTHER}
-        probes.append(("another user's token on their own path, same task id", mint(OTHER), their_path, 404))
+        probes.append(("another user's token on their own path, same task or tag id", mint(OTHER), their_path, 404))
     return probes
 
 

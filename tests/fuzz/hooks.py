@@ -13,7 +13,7 @@ from schemathesis.hooks import HookContext
 
 from handlers.__main__ import mint_token
 from handlers.core.config import load_settings
-from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id
+from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id, respect_prose_constraints
 
 SETTINGS = load_settings()
 
@@ -33,6 +33,11 @@ class OwnerToken(BearerToken):
 
     def __init__(self) -> None:
         super().__init__(mint)
+
+
+@schemathesis.hook
+def before_call(context: HookContext, case: Any, **kwargs: Any) -> None:
+    respect_prose_constraints(case, mint)
 
 
 schemathesis.check(make_isolation_check(mint))

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from models.db import make_engine, normalize_url
-from models.listing import list_params, list_statement
+from models.listing import Filters, list_statement, params, shape_of
 from tests.support.databases import alembic_config
 
 
@@ -43,11 +45,11 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
     config = alembic_config(scratch_url)
     command.upgrade(config, "head")
-    assert tables(scratch_url) == {"users", "tasks"}
+    assert tables(scratch_url) == {"users", "tasks", "tags", "task_tags"}
     command.downgrade(config, "base")
     assert tables(scratch_url) == set()
     command.upgrade(config, "head")
-    assert tables(scratch_url) == {"users", "tasks"}
+    assert tables(scratch_url) == {"users", "tasks", "tags", "task_tags"}
     command.check(config)  # raises if the models and the migrated schema differ
 
 
@@ -55,20 +57,36 @@ def test_models_match_migrations(database_url: str) -> None:
     command.check(alembic_config(database_url))
 
 
-def test_default_list_query_is_served_by_an_index(database_url: str) -> None:
+def plan_of(engine: Engine, filters: Filters, tag_ids: list[int], keys: tuple[str, ...] = ("-created",)) -> str:
     """EXPLAIN of the statement the list handler builds (not a hand-written copy of it)."""
-    engine = make_engine(database_url)
-    stmt = list_statement("all", False, False, ("-created",), engine.dialect.name)
-    stmt = stmt.params(list_params("alice", None, None, 100, 0))
+    stmt = list_statement(shape_of(filters, tag_ids), keys, engine.dialect.name)
+    stmt = stmt.params({**params("alice", filters, tag_ids, datetime.now(UTC)), "limit": 100, "offset": 0})
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))  # the table is tiny; ask what the plan can use
+            return "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")))
+        return " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+
+
+@pytest.mark.parametrize(
+    ("filters", "tag_ids", "index"),
+    [
+        (Filters(), [], "ix_tasks_user_created"),
+        (Filters(category_key="work"), [], "ix_tasks_user_category"),
+        (Filters(tag_ids=(7,)), [7], "ix_tasks_user_created"),  # and task_tags' primary key per candidate
+    ],
+    ids=["default", "category", "tag"],
+)
+def test_list_queries_are_served_by_an_index_without_a_sort(
+    database_url: str, filters: Filters, tag_ids: list[int], index: str
+) -> None:
+    engine = make_engine(database_url)
     try:
-        with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SET enable_seqscan = off"))  # the table is tiny; ask what the plan can use
-                plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")))
-                assert "ix_tasks_user_created" in plan and "Sort" not in plan, plan
-            else:
-                plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-                assert "ix_tasks_user_created" in plan and "TEMP B-TREE" not in plan, plan
+        plan = plan_of(engine, filters, tag_ids)
     finally:
         engine.dispose()
+    assert index in plan, plan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+    if tag_ids:  # each candidate's tag is an index probe, never a scan of task_tags
+        assert re.search(r"Index (Only )?Scan using \w+ on task_tags|SEARCH task_tags USING", plan), plan

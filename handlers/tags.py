@@ -1,0 +1,77 @@
+"""The tag endpoints. A tag is one user's; another user's tag id is a 404, exactly like a missing one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.responses import Response
+
+from handlers.auth.verifier import Claims
+from handlers.core.context import current
+from handlers.core.problems import Conflict, NotFound
+from handlers.core.urls import tag_url
+from handlers.inputs import claim_text, not_blank
+from handlers.responses import empty_response, json_response
+from models import tags, task_tags, users
+from models.db import transaction
+from models.tag import MAX_TAGS_PER_USER
+
+log = logging.getLogger(__name__)
+
+
+def list_tags(user_id: str) -> Response:
+    with current().engine.connect() as conn:
+        return json_response(tags.list_tags(conn, user_id))
+
+
+def create_tag(user_id: str, body: dict[str, Any], token_info: Claims) -> Response:
+    name = not_blank(body["name"], "name")
+    with transaction(current().engine) as conn:
+        users.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
+        if tags.count_tags(conn, user_id) >= MAX_TAGS_PER_USER:
+            raise Conflict(f"A user has at most {MAX_TAGS_PER_USER} tags; delete some first")
+        tag_id = tags.insert_tag(conn, user_id, name, body.get("color"))
+        if tag_id is None:
+            raise Conflict(f"A tag named {name!r} exists already")
+        tag = found(tags.get_tag(conn, user_id, tag_id), tag_id)
+    log.info("tag created", extra={"user_id": user_id, "tag_id": tag_id})
+    return json_response(tag, 201, {"Location": tag_url(user_id, tag_id)})
+
+
+def get_tag(user_id: str, tag_id: int) -> Response:
+    with current().engine.connect() as conn:
+        return json_response(found(tags.get_tag(conn, user_id, tag_id), tag_id))
+
+
+def update_tag(user_id: str, tag_id: int, body: dict[str, Any]) -> Response:
+    """PUT and PATCH: the fields sent change; a rename shows on every task carrying the tag at once."""
+    fields = {**body, **({"name": not_blank(body["name"], "name")} if "name" in body else {})}
+    with transaction(current().engine) as conn:
+        try:
+            if not tags.update_tag(conn, user_id, tag_id, fields):
+                raise NotFound(f"Tag {tag_id} not found")
+        except tags.DuplicateName:
+            raise Conflict(f"A tag named {fields['name']!r} exists already") from None
+        task_tags.touch_tasks_of_tag(conn, tag_id)
+        tag = found(tags.get_tag(conn, user_id, tag_id), tag_id)
+    log.info("tag updated", extra={"user_id": user_id, "tag_id": tag_id, "fields": ",".join(sorted(fields))})
+    return json_response(tag)
+
+
+patch_tag = update_tag
+
+
+def delete_tag(user_id: str, tag_id: int) -> Response:
+    with transaction(current().engine) as conn:
+        task_tags.touch_tasks_of_tag(conn, tag_id)  # only the owner's tasks can carry the owner's tag
+        if not tags.delete_tag(conn, user_id, tag_id):
+            raise NotFound(f"Tag {tag_id} not found")  # rolls the touch back too
+    log.info("tag deleted", extra={"user_id": user_id, "tag_id": tag_id})
+    return empty_response(204)
+
+
+def found(tag: dict[str, Any] | None, tag_id: int) -> dict[str, Any]:
+    if tag is None:
+        raise NotFound(f"Tag {tag_id} not found")
+    return tag
