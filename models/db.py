@@ -107,11 +107,17 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError("the pooled connection is gone") from error
 
 
+# PostgreSQL's default random_page_cost (4) models spinning disks. With it, a list filtered by a tag on
+# 1 % of a 100,000-task user's tasks was planned as a scan of all of them (56 ms); at 1.1, the value
+# commonly used for SSDs and cached data, it reads the tag's rows through ix_task_tags_tag_task (9.6 ms).
+RANDOM_PAGE_COST = 1.1
+
+
 def with_statement_timeout(options: str | tuple[str, ...] | None, seconds: float) -> str:
-    """libpq `options` that also set `statement_timeout`. The URL's own options (Neon's
-    `endpoint=…`, say) are kept: `connect_args` would otherwise replace them."""
+    """libpq `options` that also set `statement_timeout` and the planner's `random_page_cost`. The URL's
+    own options (Neon's `endpoint=…`, say) are kept: `connect_args` would otherwise replace them."""
     given = " ".join([options] if isinstance(options, str) else options or ())
-    return f"{given} -c statement_timeout={int(seconds * 1000)}".strip()
+    return f"{given} -c statement_timeout={int(seconds * 1000)} -c random_page_cost={RANDOM_PAGE_COST}".strip()
 
 
 @contextmanager

@@ -92,3 +92,17 @@ def test_concurrent_deletes_delete_once(server: LiveServer) -> None:
     task = new_task(server, user)
     results = in_parallel(server, [("DELETE", f"/api/{user}/tasks/{task['id']}", None, user)] * PARALLEL)
     assert Counter(status for status, _ in results) == {204: 1, 404: PARALLEL - 1}
+
+
+def test_concurrent_completions_create_one_next_occurrence(server: LiveServer) -> None:
+    user = f"recur-{uuid.uuid4().hex[:8]}"
+    status, _, body = server.request("POST", f"/api/{user}/tasks", {"title": "daily", "recurrence_rule": "daily"}, user)
+    assert status == 201, body
+    task_id = orjson.loads(body)["id"]
+    url = f"/api/{user}/tasks/{task_id}"
+    writes = [("PATCH", f"{url}/complete", {"completed": True}, user), ("PUT", url, {"completed": True}, user)]
+    results = in_parallel(server, writes * PARALLEL)
+    assert {status for status, _ in results} == {200}
+    assert len({body["next_occurrence_id"] for _, body in results}) == 1  # every answer names the same one
+    status, _, body = server.request("GET", f"/api/{user}/tasks", user=user)
+    assert len(orjson.loads(body)) == 2

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+import pytest
 
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
@@ -223,3 +226,48 @@ def test_concurrent_toggles_each_flip_once(client: TestClient, engine: Engine) -
     assert results.count(True) == results.count(False) == 20
     final = client.get(f"/api/alice/tasks/{task['id']}", headers=auth()).json()
     assert final["completed"] is False and final["completed_at"] is None
+
+
+@pytest.mark.parametrize("media_type", ["application/merge-patch+json", "application/json"])
+def test_patch_is_a_merge_patch(client: TestClient, media_type: str) -> None:
+    task = create_task(client, description="keep", category="work", due_date="2027-01-01")
+    body = b'{"title": "renamed", "category": null}'
+    headers = {**auth(), "Content-Type": media_type}
+    response = client.patch(f"/api/alice/tasks/{task['id']}", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    patched = response.json()
+    assert (patched["title"], patched["category"], patched["description"]) == ("renamed", None, "keep")
+    assert patched["due_date"] == "2027-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("body", [None, {}])
+def test_complete_with_no_body_or_an_empty_object_toggles(client: TestClient, body: Any) -> None:
+    task = create_task(client)
+    url = f"/api/alice/tasks/{task['id']}/complete"
+    assert client.patch(url, json=body, headers=auth()).json()["completed"] is True
+    assert client.patch(url, json=body, headers=auth()).json()["completed"] is False
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("2027-03-01", "2027-03-01T00:00:00+00:00"), ("2027-03-01T08:30:00-05:00", "2027-03-01T13:30:00+00:00")],
+)
+def test_dates_and_date_times_are_accepted_and_answered_as_date_times(client: TestClient, given: str, stored: str) -> None:
+    task = create_task(client, due_date=given, reminder_at=given)
+    assert (task["due_date"], task["reminder_at"]) == (stored, stored)
+
+
+@pytest.mark.parametrize("priority", ["none", "low", "medium", "high", "urgent"])
+def test_every_priority_round_trips(client: TestClient, priority: str) -> None:
+    assert create_task(client, priority=priority)["priority"] == priority
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"title": "x", "category": "   "}, {"title": "x", "category": "c" * 51}, {"title": "x", "priority": "critical"},
+     {"title": "x", "due_date": "2027-02-30"}, {"title": "x", "reminder_at": "tomorrow"},
+     {"title": "x", "tags": ["a,b"]}, {"title": "x", "tag_ids": ["1"]}, {"title": "x", "next_occurrence_id": 1}],
+)  # fmt: skip
+def test_bad_phase_two_fields_are_400_and_change_nothing(client: TestClient, body: dict[str, Any]) -> None:
+    assert_problem(client.post("/api/alice/tasks", json=body, headers=auth()), 400)
+    assert client.get("/api/alice/tasks", headers=auth()).json() == []

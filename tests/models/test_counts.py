@@ -87,6 +87,6 @@ def test_truncate_zeroes_the_counts(client: TestClient, engine: Engine) -> None:
         create_task(client)
     assert total(client, "all") == 3
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE tasks"))
+        conn.execute(text("TRUNCATE tasks CASCADE"))
     create_task(client)
     assert [total(client, status) for status in STATUSES] == [counted(engine, s) for s in STATUSES] == [1, 1, 0]

@@ -37,3 +37,11 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert problem["status"] == status
     assert all(isinstance(problem[k], str) and problem[k] for k in ("type", "title", "detail"))
     return problem
+
+
+def create_tag(client: TestClient, user: str = "alice", **fields: Any) -> dict[str, Any]:
+    body = {"name": "work", **fields}
+    response = client.post(f"/api/{user}/tags", json=body, headers=auth(user))
+    assert response.status_code == 201, response.text
+    tag: dict[str, Any] = response.json()
+    return tag
