@@ -48,6 +48,8 @@ def task_fields(body: dict[str, Any]) -> dict[str, Any]:
         fields["tags"] = list(dict.fromkeys(not_blank(name, "tags") for name in fields["tags"]))
     if "tag_ids" in fields:
         fields["tag_ids"] = list(dict.fromkeys(fields["tag_ids"]))
+    if fields.get("client_id") is not None:
+        fields["client_id"] = fields["client_id"].lower()  # one UUID, however it is spelt
     return fields
 
 

@@ -17,5 +17,5 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
-def empty_response(status: int = 204) -> Response:
-    return Response(status_code=status, headers={"X-Request-ID": request_id_var.get()})
+def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, headers={**(headers or {}), "X-Request-ID": request_id_var.get()})

@@ -7,11 +7,12 @@ from typing import Any
 
 from starlette.responses import Response
 
+from handlers import idempotency
 from handlers.core.context import current
 from handlers.core.problems import NotFound
-from handlers.responses import json_response
+from handlers.preconditions import refuse_write, write_versions
 from handlers.task_writes import check_tag_limit, owned_or_400, present_one
-from handlers.tasks import found
+from handlers.tasks import task_response
 from models import queries, tags, task_tags
 from models.db import transaction
 
@@ -19,22 +20,34 @@ log = logging.getLogger(__name__)
 
 
 def add_task_tags(user_id: str, id_: int, body: dict[str, Any]) -> Response:
+    versions = write_versions()
     with transaction(current().engine) as conn:
-        task = found(queries.update_task(conn, user_id, id_, {}), id_)  # moves updated_at, locks the row
+        if replay := idempotency.claim(conn, user_id, body):
+            return replay
+        task = queries.update_task(conn, user_id, id_, {}, versions)  # a new version; locks the row
+        if task is None:
+            refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
         tag_ids = owned_or_400(conn, user_id, list(dict.fromkeys(body["tag_ids"])))
         task_tags.attach(conn, user_id, id_, tag_ids)
         check_tag_limit(conn, id_)
-        task = present_one(conn, task)
+        response = task_response(present_one(conn, task))
+        idempotency.remember(conn, response)
     log.info("task tags added", extra={"user_id": user_id, "task_id": id_, "tag_ids": ",".join(map(str, tag_ids))})
-    return json_response(task)
+    return response
 
 
 def remove_task_tag(user_id: str, id_: int, tag_id: int) -> Response:
+    versions = write_versions()
     with transaction(current().engine) as conn:
-        task = found(queries.get_task(conn, user_id, id_), id_)
+        task = queries.get_task(conn, user_id, id_)
+        if task is None or (versions is not None and task["version"] not in versions):
+            refuse_write(versions, lambda: task, f"Task {id_}")
         if tags.get_tag(conn, user_id, tag_id) is None:
             raise NotFound(f"Tag {tag_id} not found")
         if task_tags.detach(conn, id_, tag_id):
-            task = found(queries.update_task(conn, user_id, id_, {}), id_)
+            # The compare-and-set is this write's: a concurrent change since the read above makes it a 412.
+            task = queries.update_task(conn, user_id, id_, {}, versions)
+            if task is None:
+                refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
             log.info("task tag removed", extra={"user_id": user_id, "task_id": id_, "tag_id": tag_id})
-        return json_response(present_one(conn, task))
+        return task_response(present_one(conn, task))

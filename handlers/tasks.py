@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from handlers import list_query
+from handlers import idempotency, list_query
 from handlers.auth.verifier import Claims
 from handlers.core.context import current
 from handlers.core.problems import NotFound
 from handlers.core.urls import task_url, tasks_url
 from handlers.inputs import claim_text, task_fields
+from handlers.preconditions import etag, is_current, refuse_write, write_versions
 from handlers.responses import empty_response, json_response
 from handlers.task_writes import ensure_next_occurrence, present, present_one, resolve_tags, take_tag_input
 from models import listing, queries, task_tags, users
@@ -55,57 +56,79 @@ def create_task(user_id: str, body: dict[str, Any], token_info: Claims) -> Respo
     fields = task_fields(body)
     tag_input = take_tag_input(fields)
     with transaction(current().engine) as conn:
-        # A brand-new Better Auth user has no row yet; the task's foreign key needs one.
+        if replay := idempotency.claim(conn, user_id, body):
+            return replay
+        # A brand-new Better Auth user has no row yet; the task's foreign key needs one. The upsert also
+        # locks the user's row, so two creates with one client_id cannot both miss the existing task.
         users.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
+        if fields.get("client_id") and (known := queries.get_by_client_id(conn, user_id, fields["client_id"])):
+            response = task_response(present_one(conn, known), 200, {"Location": task_url(user_id, known["id"])})
+            idempotency.remember(conn, response)
+            return response
         tag_ids = resolve_tags(conn, user_id, tag_input) if tag_input else []
         task = queries.insert_task(conn, user_id, fields)
         if tag_ids:
             task_tags.attach(conn, user_id, task["id"], tag_ids)
         task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
+        response = task_response(task, 201, {"Location": task_url(user_id, task["id"])})
+        idempotency.remember(conn, response)
     log.info("task created", extra={"user_id": user_id, "task_id": task["id"]})
-    return json_response(task, 201, {"Location": task_url(user_id, task["id"])})
+    return response
 
 
 def get_task(user_id: str, id_: int) -> Response:
     with current().engine.connect() as conn:
         task = found(queries.get_task(conn, user_id, id_), id_)
-        return json_response(present_one(conn, task))
+        if is_current(task["version"]):
+            return empty_response(304, {"ETag": etag(task["version"])})
+        return task_response(present_one(conn, task))
 
 
 def update_task(user_id: str, id_: int, body: dict[str, Any]) -> Response:
     """PUT and PATCH (a JSON merge patch means the same here): the fields sent change."""
-    fields = task_fields(body)
+    fields, versions = task_fields(body), write_versions()
     tag_input = take_tag_input(fields)
     with transaction(current().engine) as conn:
-        task = found(queries.update_task(conn, user_id, id_, fields), id_)  # 404 first: no tag made for nothing
+        task = queries.update_task(conn, user_id, id_, fields, versions)  # 404 first: no tag made for nothing
+        if task is None:
+            refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
         if tag_input:
             task_tags.replace(conn, user_id, id_, resolve_tags(conn, user_id, tag_input))
         task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
     changed = ",".join(sorted({*fields, *([tag_input[0]] if tag_input else [])}))
     log.info("task updated", extra={"user_id": user_id, "task_id": id_, "fields": changed})
-    return json_response(task)
+    return task_response(task)
 
 
 patch_task = update_task
 
 
 def complete_task(user_id: str, id_: int, body: dict[str, Any] | None = None) -> Response:
-    completed = (body or {}).get("completed")
+    completed, versions = (body or {}).get("completed"), write_versions()
     with transaction(current().engine) as conn:
-        task = found(queries.set_completed(conn, user_id, id_, completed), id_)
-        task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
+        if replay := idempotency.claim(conn, user_id, body):
+            return replay
+        task = queries.set_completed(conn, user_id, id_, completed, versions)
+        if task is None:
+            refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
+        response = task_response(present_one(conn, ensure_next_occurrence(conn, user_id, task)))
+        idempotency.remember(conn, response)
     action = "toggled" if completed is None else "set"
     log.info("task completion %s", action, extra={"user_id": user_id, "task_id": id_, "completed": task["completed"]})
-    return json_response(task)
+    return response
 
 
 def delete_task(user_id: str, id_: int) -> Response:
+    versions = write_versions()
     with current().engine.connect() as conn:
-        deleted = queries.delete_task(conn, user_id, id_)
-    if not deleted:
-        raise NotFound(f"Task {id_} not found")
+        if not queries.delete_task(conn, user_id, id_, versions):
+            refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
     log.info("task deleted", extra={"user_id": user_id, "task_id": id_})
     return empty_response(204)
+
+
+def task_response(task: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return json_response(task, status, {**(headers or {}), "ETag": etag(task["version"])})
 
 
 def found(task: dict[str, Any] | None, task_id: int) -> dict[str, Any]:

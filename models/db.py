@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from models import waits
+from models.stamps import sqlite_next_stamp
 
 # The client-side bound on one database wait exceeds the server-side statement timeout by this much, so
 # that a slow query normally ends with PostgreSQL's own cancel and a stalled network with ours.
@@ -151,6 +152,7 @@ def _sqlite_engine(url: str, isolation: dict[str, str]) -> Engine:
         cursor.close()
         # SQLite's lower() (behind ILIKE) folds ASCII only; PostgreSQL's folds every script.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        dbapi_connection.create_function("next_stamp", 1, sqlite_next_stamp)  # models/stamps.py
 
     return engine
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, insert, literal, not_, select, update
 
 from models.clock import utc_now
+from models.stamps import after
 from models.task import PRIORITY_RANK, Task
 from models.types import UTCDateTime
 
@@ -22,31 +23,50 @@ tasks = Task.__table__  # type: ignore[attr-defined]
 PUBLIC_COLUMNS = (
     tasks.c.id, tasks.c.user_id, tasks.c.title, tasks.c.description, tasks.c.completed, tasks.c.priority,
     tasks.c.category, tasks.c.due_date, tasks.c.reminder_at, tasks.c.recurrence_rule, tasks.c.next_occurrence_id,
-    tasks.c.completed_at, tasks.c.created_at, tasks.c.updated_at,
+    tasks.c.client_id, tasks.c.version, tasks.c.completed_at, tasks.c.created_at, tasks.c.updated_at,
 )  # fmt: skip
 # What completing a recurring task needs beyond the public fields, returned by the writes that can complete.
 WRITE_COLUMNS = (*PUBLIC_COLUMNS, tasks.c.series_start)
 OWNED = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id"))
 GET_TASK = select(*PUBLIC_COLUMNS).where(*OWNED)
 DELETE_TASK = delete(tasks).where(*OWNED).returning(tasks.c.id)
+# Part of the completing write's transaction: the version that write set already covers it.
 SET_NEXT_OCCURRENCE = (
     update(tasks)
     .where(*OWNED, tasks.c.next_occurrence_id.is_(None))
     .values(next_occurrence_id=bindparam("next_id"))
     .returning(tasks.c.next_occurrence_id)
 )
-# Every column but the id, as bind parameters: one statement for every create, built once.
+# Every column but those the database fills (id, version 1, change_seq), as bind parameters: one
+# statement for every create, built once.
+DATABASE_FILLED = ("id", "version", "change_seq")
 INSERT_TASK = (
     insert(tasks)
-    .values({c.name: bindparam(f"new_{c.name}", type_=c.type) for c in tasks.columns if c.name != "id"})
+    .values({c.name: bindparam(f"new_{c.name}", type_=c.type) for c in tasks.columns if c.name not in DATABASE_FILLED})
     .returning(*WRITE_COLUMNS)
+)
+GET_BY_CLIENT_ID = select(*WRITE_COLUMNS).where(
+    tasks.c.user_id == bindparam("owner_id"), tasks.c.client_id == bindparam("client_id")
 )
 DEFAULTS = {
     "description": None, "completed": False, "priority": "medium", "due_date": None, "category": None,
     "recurrence_rule": None, "reminder_at": None, "next_occurrence_id": None, "series_start": None,
+    "client_id": None,
 }  # fmt: skip
 
 Row = dict[str, Any]
+# The versions an If-Match accepts (None: any, as without If-Match or with `*`; empty: none).
+Versions = tuple[int, ...] | None
+
+
+def owned(versions: Versions) -> list[ColumnElement[bool]]:
+    """WHERE of a write to one task: its id and owner, and (compare-and-set) one of the versions."""
+    return [*OWNED, *([tasks.c.version.in_(versions)] if versions is not None else [])]
+
+
+def next_version() -> dict[str, Any]:
+    """What every write statement to a task sets beside its fields."""
+    return {"version": tasks.c.version + 1, "updated_at": after(tasks.c.updated_at)}
 
 
 def get_task(conn: Connection, user_id: str, task_id: int) -> Row | None:
@@ -77,22 +97,31 @@ def derived(fields: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def update_task(conn: Connection, user_id: str, task_id: int, fields: Mapping[str, Any]) -> Row | None:
-    """Change only the given fields (none at all still moves `updated_at`: the task's tags changed), in
-    one statement. A new rule or due date restarts the series from the (new) due date."""
+def get_by_client_id(conn: Connection, user_id: str, client_id: str) -> Row | None:
+    row = conn.execute(GET_BY_CLIENT_ID, {"owner_id": user_id, "client_id": client_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def update_task(
+    conn: Connection, user_id: str, task_id: int, fields: Mapping[str, Any], versions: Versions = None
+) -> Row | None:
+    """Change only the given fields (none at all still moves `updated_at` and `version`: the task's tags
+    changed), in one statement. A new rule or due date restarts the series from the (new) due date."""
     now = utc_now()
-    values: dict[str, Any] = {**fields, **derived(fields), "updated_at": now}
+    values: dict[str, Any] = {**fields, **derived(fields), **next_version()}
     if "completed" in fields:
         values["completed_at"] = _completed_at(fields["completed"], now)
     if "recurrence_rule" in fields or "due_date" in fields:
         due = fields.get("due_date", tasks.c.due_date)
         values["series_start"] = _coalesce(due, now)
-    stmt = update(tasks).where(*OWNED).values(values).returning(*WRITE_COLUMNS)
+    stmt = update(tasks).where(*owned(versions)).values(values).returning(*WRITE_COLUMNS)
     row = conn.execute(stmt, {"task_id": task_id, "owner_id": user_id}).mappings().first()
     return dict(row) if row else None
 
 
-def set_completed(conn: Connection, user_id: str, task_id: int, completed: bool | None) -> Row | None:
+def set_completed(
+    conn: Connection, user_id: str, task_id: int, completed: bool | None, versions: Versions = None
+) -> Row | None:
     """Set `completed`, or toggle it when `completed` is None, atomically in the database."""
     now = utc_now()
     if completed is None:
@@ -103,7 +132,7 @@ def set_completed(conn: Connection, user_id: str, task_id: int, completed: bool 
         }
     else:
         values = {"completed": completed, "completed_at": _completed_at(completed, now)}
-    stmt = update(tasks).where(*OWNED).values(updated_at=now, **values).returning(*WRITE_COLUMNS)
+    stmt = update(tasks).where(*owned(versions)).values(**next_version(), **values).returning(*WRITE_COLUMNS)
     row = conn.execute(stmt, {"task_id": task_id, "owner_id": user_id}).mappings().first()
     return dict(row) if row else None
 
@@ -127,5 +156,6 @@ def _coalesce(value: Any, now: datetime) -> Any:
     return case((value.is_(None), literal(now, UTCDateTime())), else_=value)
 
 
-def delete_task(conn: Connection, user_id: str, task_id: int) -> bool:
-    return conn.execute(DELETE_TASK, {"task_id": task_id, "owner_id": user_id}).first() is not None
+def delete_task(conn: Connection, user_id: str, task_id: int, versions: Versions = None) -> bool:
+    stmt = DELETE_TASK if versions is None else delete(tasks).where(*owned(versions)).returning(tasks.c.id)
+    return conn.execute(stmt, {"task_id": task_id, "owner_id": user_id}).first() is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Identity, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.task import BigId
@@ -19,6 +19,7 @@ class Tag(SQLModel, table=True):
     __table_args__ = (
         # Names are unique per user, case-insensitively ("Work" and "work" are one tag).
         UniqueConstraint("user_id", "name_key", name="uq_tags_user_name"),
+        Index("ix_tags_user_change", "user_id", "change_seq"),
         {"sqlite_autoincrement": True},  # a deleted tag's id is never reused
     )
 
@@ -27,6 +28,8 @@ class Tag(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(50), nullable=False))
     name_key: str = Field(sa_column=Column(String(), nullable=False))  # casefold(name): uniqueness and order
     color: str | None = Field(default=None, sa_column=Column(String(7), nullable=True))  # #RRGGBB
+    version: int = Field(default=1, sa_column=Column(BigInteger(), nullable=False, server_default="1"))
+    change_seq: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from models.clock import utc_now
-from models.queries import Row
+from models.queries import Row, Versions
+from models.stamps import after
 from models.tag import Tag, TaskTag
 
 tags = Tag.__table__  # type: ignore[attr-defined]
@@ -23,7 +24,9 @@ class DuplicateName(Exception):
 
 
 TASK_COUNT = select(func.count()).where(task_tags.c.tag_id == tags.c.id).scalar_subquery().label("task_count")
-TAG_COLUMNS = (tags.c.id, tags.c.name, tags.c.color, TASK_COUNT, tags.c.created_at, tags.c.updated_at)
+TAG_COLUMNS = (
+    tags.c.id, tags.c.name, tags.c.color, TASK_COUNT, tags.c.version, tags.c.created_at, tags.c.updated_at,
+)  # fmt: skip
 OWNED_TAG = (tags.c.id == bindparam("tag_id"), tags.c.user_id == bindparam("owner_id"))
 IDS = bindparam("ids", expanding=True, type_=Integer())
 GET_TAG = select(*TAG_COLUMNS).where(*OWNED_TAG)
@@ -38,7 +41,10 @@ DELETE_TAG = delete(tags).where(*OWNED_TAG).returning(tags.c.id)
 def _insert_statement(dialect: Any) -> Any:
     # A name another request has just created is skipped, not an error: the caller then finds it.
     stamp = bindparam("now", type_=tags.c.created_at.type)
-    values = {"user_id": bindparam("owner_id"), **{name: bindparam(name) for name in ("name", "name_key", "color")}}
+    values: dict[str, Any] = {
+        "user_id": bindparam("owner_id"),
+        **{name: bindparam(name) for name in ("name", "name_key", "color")},
+    }
     stmt = dialect.insert(tags).values(**values, created_at=stamp, updated_at=stamp)
     return stmt.on_conflict_do_nothing(index_elements=["user_id", "name_key"]).returning(tags.c.id)
 
@@ -93,17 +99,25 @@ def owned_ids(conn: Connection, user_id: str, tag_ids: Iterable[int]) -> set[int
     return {row[0] for row in conn.execute(OWNED_IDS, {"owner_id": user_id, "ids": list(tag_ids)})}
 
 
-def update_tag(conn: Connection, user_id: str, tag_id: int, fields: Mapping[str, Any]) -> bool:
-    """Rename or recolour; raises DuplicateName. False when the user has no such tag."""
-    values = {**fields, "updated_at": utc_now()}
+def owned_tag(versions: Versions) -> list[Any]:
+    return [*OWNED_TAG, *([tags.c.version.in_(versions)] if versions is not None else [])]
+
+
+def update_tag(
+    conn: Connection, user_id: str, tag_id: int, fields: Mapping[str, Any], versions: Versions = None
+) -> bool:
+    """Rename or recolour; raises DuplicateName. False when the user has no such tag (of those versions)."""
+    values: dict[str, Any] = {**fields, "version": tags.c.version + 1, "updated_at": after(tags.c.updated_at)}
     if "name" in fields:
         values["name_key"] = name_key(fields["name"])
+    stmt = update(tags).where(*owned_tag(versions)).values(values)
     try:  # the unique index decides, so two concurrent renames to one name cannot both succeed
-        result = conn.execute(update(tags).where(*OWNED_TAG).values(values), {"tag_id": tag_id, "owner_id": user_id})
+        result = conn.execute(stmt, {"tag_id": tag_id, "owner_id": user_id})
     except IntegrityError:  # the transaction is aborted; the caller's `transaction()` rolls it back
         raise DuplicateName(fields.get("name", "")) from None
     return result.rowcount == 1
 
 
-def delete_tag(conn: Connection, user_id: str, tag_id: int) -> bool:
-    return conn.execute(DELETE_TAG, {"tag_id": tag_id, "owner_id": user_id}).first() is not None
+def delete_tag(conn: Connection, user_id: str, tag_id: int, versions: Versions = None) -> bool:
+    stmt = DELETE_TAG if versions is None else delete(tags).where(*owned_tag(versions)).returning(tags.c.id)
+    return conn.execute(stmt, {"tag_id": tag_id, "owner_id": user_id}).first() is not None

@@ -54,6 +54,10 @@ class Task(TaskBase, table=True):
         Index("ix_tasks_user_category", "user_id", "category_key", "created_at", "id"),
         # `reminder_before=`: pending tasks whose reminder is due, what a frontend polls.
         Index("ix_tasks_user_completed_reminder", "user_id", "completed", "reminder_at"),
+        # The change feed: the user's tasks changed after a cursor, in change order.
+        Index("ix_tasks_user_change", "user_id", "change_seq"),
+        # A client's own id for a task it created offline: one task per (user, client_id), ever.
+        Index("uq_tasks_user_client", "user_id", "client_id", unique=True),
         # Without AUTOINCREMENT SQLite reuses the id of the newest deleted task, so a retried DELETE
         # or PUT from a stale tab could hit a newer task.
         {"sqlite_autoincrement": True},
@@ -72,5 +76,11 @@ class Task(TaskBase, table=True):
     # next occurrence per task, ever). No foreign key: it must survive the next occurrence's deletion.
     next_occurrence_id: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    client_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+    # 1 at creation, +1 in every write statement: the ETag, and If-Match's compare-and-set.
+    version: int = Field(default=1, sa_column=Column(BigInteger(), nullable=False, server_default="1"))
+    # The row's place in its user's change feed, assigned by triggers in the writing transaction
+    # (migration 0004); never set by the application.
+    change_seq: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

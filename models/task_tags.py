@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Integer, bindparam, delete, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models.clock import utc_now
-from models.queries import Row, tasks
+from models.queries import Row, next_version, tasks
 from models.tags import IDS, tags, task_tags
 
 TAGS_OF_TASKS = (
@@ -21,11 +20,12 @@ COUNT_TASK_TAGS = select(func.count()).select_from(task_tags).where(task_tags.c.
 DETACH = delete(task_tags).where(task_tags.c.task_id == bindparam("task_id"), task_tags.c.tag_id == bindparam("tag_id"))
 KEEP_ONLY = delete(task_tags).where(task_tags.c.task_id == bindparam("task_id"), task_tags.c.tag_id.not_in(IDS))
 DETACH_ALL = delete(task_tags).where(task_tags.c.task_id == bindparam("task_id"), true())
-TOUCH_TASKS_OF_TAG = (
-    update(tasks)
-    .where(tasks.c.id.in_(select(task_tags.c.task_id).where(task_tags.c.tag_id == bindparam("tag_id"))))
-    .values(updated_at=bindparam("now", type_=tasks.c.updated_at.type))
-)
+TASKS_OF_TAG = select(task_tags.c.task_id).where(task_tags.c.tag_id == bindparam("tag_id"))
+# Lock the tag's tasks in id order before anything else of the user's: a single task write locks its
+# task row, then (its change_seq trigger) the user's row, so taking the user's row first here and the
+# task rows after could deadlock with it. (SQLite has one writer: FOR UPDATE is left out there.)
+LOCK_TASKS_OF_TAG = select(tasks.c.id).where(tasks.c.id.in_(TASKS_OF_TAG)).order_by(tasks.c.id).with_for_update()
+TOUCH_TASKS_OF_TAG = update(tasks).where(tasks.c.id.in_(TASKS_OF_TAG)).values(**next_version())
 
 
 def _attach_statement(dialect: Any) -> Any:
@@ -70,6 +70,10 @@ def count_task_tags(conn: Connection, task_id: int) -> int:
     return int(conn.execute(COUNT_TASK_TAGS, {"task_id": task_id}).scalar_one())
 
 
+def lock_tasks_of_tag(conn: Connection, tag_id: int) -> None:
+    conn.execute(LOCK_TASKS_OF_TAG, {"tag_id": tag_id})
+
+
 def touch_tasks_of_tag(conn: Connection, tag_id: int) -> None:
-    """Move `updated_at` of every task carrying the tag: its representation changes with the tag."""
-    conn.execute(TOUCH_TASKS_OF_TAG, {"tag_id": tag_id, "now": utc_now()})
+    """Move `version` and `updated_at` of every task carrying the tag: its representation changes."""
+    conn.execute(TOUCH_TASKS_OF_TAG, {"tag_id": tag_id})

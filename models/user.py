@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import BigInteger, Column, Integer, String
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -21,3 +21,7 @@ class User(SQLModel, table=True):
     # (migration 0002) so that a list's X-Total-Count needs no COUNT over all of a user's tasks.
     task_count: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
     completed_count: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
+    # SQLite's per-user change counter (PostgreSQL draws from the `change_seq` sequence instead), and the
+    # highest change number whose tombstones were purged: a feed cursor below it is a 410.
+    change_seq: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))
+    purged_seq: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))

@@ -52,6 +52,7 @@ def settings(database_url: str) -> Settings:
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM idempotency_keys"))
         conn.execute(text("DELETE FROM task_tags"))
         conn.execute(text("DELETE FROM tags"))
         conn.execute(text("DELETE FROM tasks"))

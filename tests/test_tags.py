@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from tests.support.helpers import assert_problem, auth, create_tag, create_task
 
-TAG_KEYS = {"id", "name", "color", "task_count", "created_at", "updated_at"}
+TAG_KEYS = {"id", "name", "color", "task_count", "version", "created_at", "updated_at"}
 
 
 def test_create_returns_the_tag_with_location(client: TestClient) -> None:

@@ -14,7 +14,8 @@ from tests.support.helpers import assert_problem, auth, create_task
 
 TASK_KEYS = {
     "id", "user_id", "title", "description", "completed", "priority", "category", "tags", "due_date",
-    "reminder_at", "recurrence_rule", "next_occurrence_id", "completed_at", "created_at", "updated_at",
+    "reminder_at", "recurrence_rule", "next_occurrence_id", "client_id", "version", "completed_at", "created_at",
+    "updated_at",
 }  # fmt: skip
 
 
@@ -252,7 +253,9 @@ def test_complete_with_no_body_or_an_empty_object_toggles(client: TestClient, bo
     ("given", "stored"),
     [("2027-03-01", "2027-03-01T00:00:00+00:00"), ("2027-03-01T08:30:00-05:00", "2027-03-01T13:30:00+00:00")],
 )
-def test_dates_and_date_times_are_accepted_and_answered_as_date_times(client: TestClient, given: str, stored: str) -> None:
+def test_dates_and_date_times_are_accepted_and_answered_as_date_times(
+    client: TestClient, given: str, stored: str
+) -> None:
     task = create_task(client, due_date=given, reminder_at=given)
     assert (task["due_date"], task["reminder_at"]) == (stored, stored)
 

@@ -52,6 +52,9 @@ class Settings:
     shutdown_timeout: int = 20
     # Checking every response against the spec costs ~60 % CPU: on in tests and CI, off in production.
     validate_responses: bool = False
+    require_if_match: bool = False  # when true, a task or tag write without If-Match is a 428
+    idempotency_ttl_hours: float = 24.0
+    tombstone_days: float = 30.0
 
     def __post_init__(self) -> None:
         secret = self.better_auth_secret
@@ -216,4 +219,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         db_statement_timeout=number("DB_STATEMENT_TIMEOUT", Settings.db_statement_timeout, float),
         shutdown_timeout=int(number("SHUTDOWN_TIMEOUT", Settings.shutdown_timeout)),
         validate_responses=(get("VALIDATE_RESPONSES") or "false").lower() in ("1", "true", "yes"),
+        require_if_match=(get("REQUIRE_IF_MATCH") or "false").lower() in ("1", "true", "yes"),
+        idempotency_ttl_hours=number("IDEMPOTENCY_TTL_HOURS", Settings.idempotency_ttl_hours, float),
+        tombstone_days=number("TOMBSTONE_DAYS", Settings.tombstone_days, float),
     )

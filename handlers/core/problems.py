@@ -26,8 +26,8 @@ class Problem(ProblemException):
     status_code = 500
     title_text = "Internal Server Error"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(status=self.status_code, title=self.title_text, detail=detail)
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status=self.status_code, title=self.title_text, detail=detail, headers=headers)
 
 
 class BadRequest(Problem):
@@ -48,6 +48,22 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     status_code, title_text = 409, "Conflict"
+
+
+class Gone(Problem):
+    status_code, title_text = 410, "Gone"
+
+
+class PreconditionFailed(Problem):
+    status_code, title_text = 412, "Precondition Failed"
+
+
+class UnprocessableContent(Problem):
+    status_code, title_text = 422, "Unprocessable Content"
+
+
+class PreconditionRequired(Problem):
+    status_code, title_text = 428, "Precondition Required"
 
 
 class PayloadTooLarge(Problem):

@@ -9,6 +9,7 @@ same request without a token (401 with `WWW-Authenticate: Bearer`), each an RFC 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +60,10 @@ def respect_prose_constraints(case: Case, mint: TokenFactory) -> None:
     each other, that a tag id names an existing tag), applied to positive cases only: Schemathesis's
     `positive_data_acceptance` then checks what the API really promises. Negative cases stay as generated.
     - `q` and `search`, `sort` and `sort_by` exclude each other; `order` applies to one key without `-`;
-    - `tag_ids` in a body must be the user's tags: a generated id is replaced by one the user has."""
+    - `tag_ids` in a body, and the tag removed from a task, must be the user's tags: a generated id is
+      replaced by one the user has;
+    - `If-Match` must name the current version (a generated one is made `*`, which does), and an
+      `Idempotency-Key` is used once per request (a generated one gets a unique suffix)."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
     query = case.query or {}
@@ -71,6 +75,13 @@ def respect_prose_constraints(case: Case, mint: TokenFactory) -> None:
         del query["order"]
     if isinstance(case.body, dict) and case.body.get("tag_ids"):
         case.body["tag_ids"] = [existing_tag_id(case, mint)]
+    if case.operation.definition.raw.get("operationId") == "removeTaskTag" and case.path_parameters:
+        case.path_parameters["tag_id"] = existing_tag_id(case, mint)  # removing a tag that is not there: 200
+    headers = case.headers if case.headers is not None else {}
+    if "If-Match" in headers:
+        headers["If-Match"] = "*"
+    if "Idempotency-Key" in headers:
+        headers["Idempotency-Key"] = uuid.uuid4().hex
 
 
 def existing_tag_id(case: Case, mint: TokenFactory) -> int:

@@ -77,7 +77,10 @@ def test_migrations_have_no_statement_timeout(postgres_url: str) -> None:
 
 def test_statement_timeout_keeps_the_urls_own_options() -> None:
     assert with_statement_timeout(None, 5) == "-c statement_timeout=5000 -c random_page_cost=1.1"
-    assert with_statement_timeout("endpoint=ep-x", 2.5) == "endpoint=ep-x -c statement_timeout=2500 -c random_page_cost=1.1"
+    assert (
+        with_statement_timeout("endpoint=ep-x", 2.5)
+        == "endpoint=ep-x -c statement_timeout=2500 -c random_page_cost=1.1"
+    )
 
 
 @pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
