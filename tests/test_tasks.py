@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 

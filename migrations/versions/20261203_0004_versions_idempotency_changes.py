@@ -60,10 +60,12 @@ for _table, _kind in ITEMS.items():
         FOR EACH ROW EXECUTE FUNCTION record_tombstone('{_kind}')""",
     ]
 
+SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"  # as SQLAlchemy stores a DateTime: fixed width
 BUMP = "UPDATE users SET change_seq = change_seq + 1 WHERE id = {u};"
 SQLITE = []
 for _table, _kind in ITEMS.items():
-    _copy = f"UPDATE {_table} SET change_seq = (SELECT change_seq FROM users WHERE id = NEW.user_id) WHERE id = NEW.id;"
+    # Constant table names and kinds only (ITEMS above), never input.
+    _copy = f"UPDATE {_table} SET change_seq = (SELECT change_seq FROM users WHERE id = NEW.user_id) WHERE id = NEW.id;"  # noqa: S608
     SQLITE += [
         f"""CREATE TRIGGER {_table}_change_seq_insert AFTER INSERT ON {_table} BEGIN
         {BUMP.format(u="NEW.user_id")} {_copy} END""",
@@ -73,8 +75,8 @@ for _table, _kind in ITEMS.items():
         f"""CREATE TRIGGER {_table}_tombstone AFTER DELETE ON {_table}
         WHEN EXISTS (SELECT 1 FROM users WHERE id = OLD.user_id) BEGIN {BUMP.format(u="OLD.user_id")}
         INSERT INTO tombstones (user_id, kind, item_id, version, deleted_at, change_seq)
-        SELECT OLD.user_id, '{_kind}', OLD.id, OLD.version + 1, strftime('%Y-%m-%d %H:%M:%f', 'now') || '000', change_seq
-        FROM users WHERE id = OLD.user_id; END""",
+        SELECT OLD.user_id, '{_kind}', OLD.id, OLD.version + 1, {SQLITE_NOW}, change_seq
+        FROM users WHERE id = OLD.user_id; END""",  # noqa: S608
     ]
 
 

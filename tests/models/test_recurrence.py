@@ -32,8 +32,8 @@ def test_normalize(given: str, stored: str) -> None:
 
 @pytest.mark.parametrize(
     "rule",
-    ["Daily", "FREQ=HOURLY", "FREQ=DAILY;INTERVAL=0", "BYDAY=MO;FREQ=WEEKLY", "FREQ=DAILY;COUNT=2;UNTIL=20270101T000000Z",
-     "FREQ=DAILY\n", "FREQ=WEEKLY;BYDAY=XX", "FREQ=DAILY;BYHOUR=5", ""],
+    ["Daily", "FREQ=HOURLY", "FREQ=DAILY;INTERVAL=0", "BYDAY=MO;FREQ=WEEKLY",
+     "FREQ=DAILY;COUNT=2;UNTIL=20270101T000000Z", "FREQ=DAILY\n", "FREQ=WEEKLY;BYDAY=XX", "FREQ=DAILY;BYHOUR=5", ""],
 )  # fmt: skip
 def test_rules_outside_the_grammar_are_refused(rule: str) -> None:
     with pytest.raises(InvalidRule):
