@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.middleware.cors import CORSMiddleware
 
 from handlers.auth import verifier_for
+from handlers.core import housekeeping
 from handlers.core.config import Settings, load_settings
 from handlers.core.context import AppContext
 from handlers.core.logs import configure_logging
@@ -32,7 +34,10 @@ from models.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = ROOT / "openapi.yaml"
-EXPOSED_HEADERS = ["Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After"]
+EXPOSED_HEADERS = [
+    "Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After", "ETag", "Idempotent-Replayed",
+    "WWW-Authenticate",
+]  # fmt: skip
 
 
 @functools.cache
@@ -54,7 +59,9 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
+        chores = asyncio.create_task(housekeeping.run(context.engine, settings))
         yield
+        chores.cancel()
         context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown
 

@@ -30,7 +30,7 @@ from models.clock import utc_now
 # 1 to 255 visible ASCII characters, bare or as a structured-field string without escapes (RFC 8941),
 # as the spec's IdempotencyKey pattern says.
 QUOTED_KEY = re.compile(r'"([\x21\x23-\x5b\x5d-\x7e]{1,255})"')
-BARE_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+BARE_KEY = re.compile(r"[\x21\x23-\x7e][\x21-\x7e]{0,254}")  # a leading quote opens a string
 REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
 claimed: ContextVar[tuple[str, str] | None] = ContextVar("idempotency_claim", default=None)
 

@@ -58,7 +58,7 @@ def update_tag(user_id: str, tag_id: int, body: dict[str, Any]) -> Response:
     fields = {**body, **({"name": not_blank(body["name"], "name")} if "name" in body else {})}
     versions = write_versions()
     with transaction(current().engine) as conn:
-        task_tags.lock_tasks_of_tag(conn, tag_id)  # first: see models/task_tags.py
+        task_tags.lock_for_tag_write(conn, user_id, tag_id)  # first: see models/task_tags.py
         try:
             if not tags.update_tag(conn, user_id, tag_id, fields, versions):
                 refuse_write(versions, lambda: tags.get_tag(conn, user_id, tag_id), f"Tag {tag_id}")
@@ -76,7 +76,7 @@ patch_tag = update_tag
 def delete_tag(user_id: str, tag_id: int) -> Response:
     versions = write_versions()
     with transaction(current().engine) as conn:
-        task_tags.lock_tasks_of_tag(conn, tag_id)
+        task_tags.lock_for_tag_write(conn, user_id, tag_id)
         task_tags.touch_tasks_of_tag(conn, tag_id)
         if not tags.delete_tag(conn, user_id, tag_id, versions):  # a refusal rolls the touch back too
             refuse_write(versions, lambda: tags.get_tag(conn, user_id, tag_id), f"Tag {tag_id}")

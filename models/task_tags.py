@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models.queries import Row, next_version, tasks
 from models.tags import IDS, tags, task_tags
+from models.users import users
 
 TAGS_OF_TASKS = (
     select(task_tags.c.task_id, tags.c.id, tags.c.name, tags.c.color, tags.c.name_key)
@@ -21,10 +22,12 @@ DETACH = delete(task_tags).where(task_tags.c.task_id == bindparam("task_id"), ta
 KEEP_ONLY = delete(task_tags).where(task_tags.c.task_id == bindparam("task_id"), task_tags.c.tag_id.not_in(IDS))
 DETACH_ALL = delete(task_tags).where(task_tags.c.task_id == bindparam("task_id"), true())
 TASKS_OF_TAG = select(task_tags.c.task_id).where(task_tags.c.tag_id == bindparam("tag_id"))
-# Lock the tag's tasks in id order before anything else of the user's: a single task write locks its
-# task row, then (its change_seq trigger) the user's row, so taking the user's row first here and the
-# task rows after could deadlock with it. (SQLite has one writer: FOR UPDATE is left out there.)
+# A write to a task locks its row, then (its change_seq trigger) the user's row, then (task_tags'
+# trigger) the rows of tags it takes or drops. A tag write that renames or deletes a tag used by many
+# tasks takes the same locks in the same order: its tasks (by id), the user's row, then the tag's row;
+# in any other order the two could deadlock. (SQLite has one writer: FOR UPDATE is left out there.)
 LOCK_TASKS_OF_TAG = select(tasks.c.id).where(tasks.c.id.in_(TASKS_OF_TAG)).order_by(tasks.c.id).with_for_update()
+LOCK_USER = select(users.c.id).where(users.c.id == bindparam("owner_id")).with_for_update(key_share=True)
 TOUCH_TASKS_OF_TAG = update(tasks).where(tasks.c.id.in_(TASKS_OF_TAG)).values(**next_version())
 
 
@@ -70,8 +73,9 @@ def count_task_tags(conn: Connection, task_id: int) -> int:
     return int(conn.execute(COUNT_TASK_TAGS, {"task_id": task_id}).scalar_one())
 
 
-def lock_tasks_of_tag(conn: Connection, tag_id: int) -> None:
+def lock_for_tag_write(conn: Connection, user_id: str, tag_id: int) -> None:
     conn.execute(LOCK_TASKS_OF_TAG, {"tag_id": tag_id})
+    conn.execute(LOCK_USER, {"owner_id": user_id})
 
 
 def touch_tasks_of_tag(conn: Connection, tag_id: int) -> None:

@@ -55,6 +55,12 @@ class Settings:
     require_if_match: bool = False  # when true, a task or tag write without If-Match is a 428
     idempotency_ttl_hours: float = 24.0
     tombstone_days: float = 30.0
+    cursor_secret: str = ""  # signs change-feed cursors; default: derived from BETTER_AUTH_SECRET
+
+    def cursor_secret_material(self) -> str:
+        """What feed cursors are signed with: the same on every replica of one deployment. A JWKS-only
+        deployment without CURSOR_SECRET falls back to the database URL (its password is a secret)."""
+        return self.cursor_secret or self.better_auth_secret or self.database_url
 
     def __post_init__(self) -> None:
         secret = self.better_auth_secret
@@ -222,4 +228,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         require_if_match=(get("REQUIRE_IF_MATCH") or "false").lower() in ("1", "true", "yes"),
         idempotency_ttl_hours=number("IDEMPOTENCY_TTL_HOURS", Settings.idempotency_ttl_hours, float),
         tombstone_days=number("TOMBSTONE_DAYS", Settings.tombstone_days, float),
+        cursor_secret=values.get("CURSOR_SECRET", ""),
     )

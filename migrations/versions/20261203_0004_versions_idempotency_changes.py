@@ -16,7 +16,8 @@ and a reader paging by `change_seq` never skips a change committed later with a 
 - SQLite has one writer at a time: an AFTER row trigger bumps a counter on the user's row
   (`users.change_seq`, updated in place) and copies it.
 
-A deleted task or tag leaves a tombstone (an AFTER DELETE trigger, with its own `change_seq`), purged
+A task taking or dropping a tag is a new version of the tag (its `task_count` changed), by a trigger on
+`task_tags`. A deleted task or tag leaves a tombstone (an AFTER DELETE trigger, with its own `change_seq`), purged
 after TOMBSTONE_DAYS; `users.purged_seq` is the highest sequence purged, so an older cursor is a 410.
 """
 
@@ -52,6 +53,16 @@ BEGIN
     RETURN NULL;
 END $$""",
 ]
+# A tag's task_count is part of its representation: a task taking or dropping the tag is a new version.
+POSTGRESQL += [
+    """CREATE FUNCTION tag_tasks_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tags SET version = version + 1 WHERE id = COALESCE(NEW.tag_id, OLD.tag_id);
+    RETURN NULL;
+END $$""",
+    """CREATE TRIGGER task_tags_changed AFTER INSERT OR DELETE ON task_tags
+    FOR EACH ROW EXECUTE FUNCTION tag_tasks_changed()""",
+]
 for _table, _kind in ITEMS.items():
     POSTGRESQL += [
         f"""CREATE TRIGGER {_table}_change_seq BEFORE INSERT OR UPDATE ON {_table}
@@ -62,7 +73,12 @@ for _table, _kind in ITEMS.items():
 
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"  # as SQLAlchemy stores a DateTime: fixed width
 BUMP = "UPDATE users SET change_seq = change_seq + 1 WHERE id = {u};"
-SQLITE = []
+SQLITE = [
+    """CREATE TRIGGER task_tags_inserted AFTER INSERT ON task_tags BEGIN
+    UPDATE tags SET version = version + 1 WHERE id = NEW.tag_id; END""",
+    """CREATE TRIGGER task_tags_deleted AFTER DELETE ON task_tags BEGIN
+    UPDATE tags SET version = version + 1 WHERE id = OLD.tag_id; END""",
+]
 for _table, _kind in ITEMS.items():
     # Constant table names and kinds only (ITEMS above), never input.
     _copy = f"UPDATE {_table} SET change_seq = (SELECT change_seq FROM users WHERE id = NEW.user_id) WHERE id = NEW.id;"  # noqa: S608
@@ -125,10 +141,14 @@ def downgrade() -> None:
         for table in ITEMS:
             op.execute(f"DROP TRIGGER {table}_change_seq ON {table}")
             op.execute(f"DROP TRIGGER {table}_tombstone ON {table}")
+        op.execute("DROP TRIGGER task_tags_changed ON task_tags")
+        op.execute("DROP FUNCTION tag_tasks_changed()")
         op.execute("DROP FUNCTION record_tombstone()")
         op.execute("DROP FUNCTION assign_change_seq()")
         op.execute("DROP SEQUENCE change_seq")
     else:
+        op.execute("DROP TRIGGER task_tags_inserted")
+        op.execute("DROP TRIGGER task_tags_deleted")
         for table in ITEMS:
             for suffix in ("change_seq_insert", "change_seq_update", "tombstone"):
                 op.execute(f"DROP TRIGGER {table}_{suffix}")
