@@ -68,6 +68,9 @@ def summary(data: dict[str, Any]) -> str:
             f"| {name} | {r['rps']:.0f} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | {r['errors']:.0f} "
             f"| {r['cpu_ms_per_request']:.3f}{budget} | {r['rps'] / floor:.0%} | {of_pg} |"
         )
+    if "list_tagged" in ops:
+        ratio = ops["list_tagged"]["cpu_ms_per_request"] / ops["list_default"]["cpu_ms_per_request"]
+        out += ["", f"List with 3 tags on every task / default list, app CPU per request: {ratio:.2f}x (target ≤ 1.3x)"]
     out += ["", "pgbench (same SQL, " + ", ".join(f"{k} {v:.0f} tps" for k, v in pg.items()) + ")", ""]
     out += [growth_table(data["growth"]), ""]
     p = data["pool"]
@@ -79,16 +82,18 @@ def summary(data: dict[str, Any]) -> str:
 
 
 def growth_table(growth: dict[str, Result]) -> str:
-    rows = ["| tasks of the user | default p50 / p99 ms | status+due_date p50 / p99 ms | CPU ms/req (default) |"]
-    rows.append("|---|---|---|---|")
+    rows = ["| tasks of the user | default p50 / p99 ms | status+due_date p50 / p99 ms | tag_ids p50 / p99 ms "
+            "| CPU ms/req (default) |"]  # fmt: skip
+    rows.append("|---|---|---|---|---|")
     for size in GROWTH_SIZES:
-        d, f = growth[f"grow_default_{size}"], growth[f"grow_filtered_{size}"]
+        d, f, t = (growth[f"grow_{kind}_{size}"] for kind in ("default", "filtered", "tag"))
         rows.append(
             f"| {size:,} | {d['p50_us'] / 1000:.2f} / {d['p99_us'] / 1000:.2f} "
-            f"| {f['p50_us'] / 1000:.2f} / {f['p99_us'] / 1000:.2f} | {d['cpu_ms_per_request']:.3f} |"
+            f"| {f['p50_us'] / 1000:.2f} / {f['p99_us'] / 1000:.2f} "
+            f"| {t['p50_us'] / 1000:.2f} / {t['p99_us'] / 1000:.2f} | {d['cpu_ms_per_request']:.3f} |"
         )
     lo, hi = GROWTH_SIZES[0], GROWTH_SIZES[-1]
-    for kind in ("default", "filtered"):
+    for kind in ("default", "filtered", "tag"):
         ratio = growth[f"grow_{kind}_{hi}"]["p50_us"] / growth[f"grow_{kind}_{lo}"]["p50_us"]
         rows.append(f"\np50 at {hi:,} / p50 at {lo:,} tasks ({kind}): {ratio:.2f}x (target ≤ 1.5x)")
     return "\n".join(rows)

@@ -45,15 +45,16 @@ def interleaved(ids: dict[str, list[int]], users: list[str]) -> list[tuple[str, 
     return [(u, ids[u][k]) for k in range(min(len(ids[u]) for u in users)) for u in users]
 
 
-def request_files(folder: Path, secret: str, ids: dict[str, list[int]]) -> dict[str, Path]:
+def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: dict[str, int]) -> dict[str, Path]:
     """One file of requests per run (see requests.lua), each user's requests carrying that user's token."""
     exp = int(time.time()) + 3600
-    users = [*ids, *(seed.growth_user(size) for size in seed.GROWTH_SIZES)]
+    users = [*ids, *seed.TAGGED_USERS, *(seed.growth_user(size) for size in seed.GROWTH_SIZES)]
     tokens = {u: jwt.encode({"sub": u, "exp": exp}, secret, algorithm="HS256") for u in users}
     body = orjson.dumps
     lines: dict[str, list[tuple[str, str, str, bytes]]] = {
         "list_default": [("GET", f"/api/{u}/tasks", u, b"") for u in SAMPLE],
         "list_filtered": [("GET", f"/api/{u}/tasks{FILTERED}", u, b"") for u in SAMPLE],
+        "list_tagged": [("GET", f"/api/{u}/tasks", u, b"") for u in seed.TAGGED_USERS],  # 3 tags per task
         "get": [("GET", f"/api/{u}/tasks/{i}", u, b"") for u, i in interleaved(ids, SAMPLE)],
         "create": [
             ("POST", f"/api/{u}/tasks", u, body({"title": f"New task {n}", "priority": "high", "due_date": None}))
@@ -72,6 +73,7 @@ def request_files(folder: Path, secret: str, ids: dict[str, list[int]]) -> dict[
         user = seed.growth_user(size)
         lines[f"grow_default_{size}"] = [("GET", f"/api/{user}/tasks", user, b"")]
         lines[f"grow_filtered_{size}"] = [("GET", f"/api/{user}/tasks{FILTERED}", user, b"")]
+        lines[f"grow_tag_{size}"] = [("GET", f"/api/{user}/tasks?tag_ids={tag_of[user]}", user, b"")]
     files = {}
     for name, rows in lines.items():
         files[name] = folder / f"{name}.tsv"
@@ -125,20 +127,21 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     for user in SAMPLE:  # what statements.py's get script assumes
         n = int(user.removeprefix("bench-"))
         assert ids[user] == list(range((n - 1) * seed.TASKS_PER_USER + 1, n * seed.TASKS_PER_USER + 1)), user
-    files = request_files(folder, secret, ids)
+    tag_of = seed.first_tag_ids(cur, [seed.growth_user(size) for size in seed.GROWTH_SIZES])
+    files = request_files(folder, secret, ids, tag_of)
     results: dict[str, dict[str, float]] = {}
     base = f"http://127.0.0.1:{args.port}"
     argv = [sys.executable, "-m", "handlers", "serve", "--workers", str(WORKERS)]
     server = load.Server.start(argv, env, base, folder / "server.log")
     try:
         opened_before = sessions(cur, database)
-        for op in ("list_default", "list_filtered", "get", "create", "update", "complete", "delete"):
+        for op in ("list_default", "list_filtered", "list_tagged", "get", "create", "update", "complete", "delete"):
             load.wrk(base, files.get(f"{op}_warmup", files[op]), args.connections, 3)
             results[op] = load.measured_wrk(server, files[op], args.connections, args.seconds)
             print(f"{op}: {report.line(results[op])}", flush=True)
         growth = {}
         for size in seed.GROWTH_SIZES:
-            for kind in ("default", "filtered"):
+            for kind in ("default", "filtered", "tag"):
                 name = f"grow_{kind}_{size}"
                 load.wrk(base, files[name], 8, 2)
                 growth[name] = load.measured_wrk(server, files[name], 8, max(args.seconds // 2, 3))

@@ -1,7 +1,8 @@
 """Seed a fresh, migrated PostgreSQL database with realistic data, in SQL (INSERT … SELECT generate_series).
 
-1,000 users with 50 tasks each; three users with 100, 10,000 and 100,000 tasks (cost growth); one
-user whose tasks the delete run consumes. Titles, descriptions, priorities, completion and due dates
+1,000 users with 50 tasks each; 100 more whose tasks carry 3 of their 5 tags each; three users with
+100, 10,000 and 100,000 tasks (cost growth), a tenth of them tagged; the users whose tasks the delete run
+consumes. Titles, descriptions, priorities, completion and due dates
 vary the way a real list does: a third completed, half without a due date, created over a year.
 """
 
@@ -39,6 +40,25 @@ ORDER BY n, k
 """
 
 
+TAGGED_USERS = [f"bench-tagged-{n}" for n in range(1, 101)]
+TAGS_SQL = """
+INSERT INTO tags (user_id, name, name_key, created_at, updated_at)
+SELECT u, 'tag ' || j, 'tag ' || j, now(), now() FROM unnest(%(users)s::text[]) AS u, generate_series(1, 5) AS j
+"""
+# Three of the user's five tags on every task (which three varies with the task).
+THREE_TAGS_SQL = """
+INSERT INTO task_tags (task_id, tag_id)
+SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id
+WHERE t.user_id = ANY(%(users)s) AND (t.id + g.id) %% 5 < 3
+"""
+# One tag (`tag 1`) on a tenth of the task: what the tag-filtered list of a growth user asks for.
+TENTH_TAGGED_SQL = """
+INSERT INTO task_tags (task_id, tag_id)
+SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id AND g.name = 'tag 1'
+WHERE t.user_id = ANY(%(users)s) AND t.id %% 10 = 0
+"""
+
+
 def bench_users() -> list[str]:
     return [f"bench-{n}" for n in range(1, USERS + 1)]
 
@@ -48,12 +68,22 @@ def growth_user(size: int) -> str:
 
 
 def seed(cur: Any) -> None:
-    everyone = [*bench_users(), *(growth_user(s) for s in GROWTH_SIZES), *DELETE_USERS]
+    growth = [growth_user(s) for s in GROWTH_SIZES]
+    everyone = [*bench_users(), *TAGGED_USERS, *growth, *DELETE_USERS]
     cur.execute(USERS_SQL, {"ids": everyone})
     cur.execute(TASKS_SQL, {"users": bench_users(), "count": TASKS_PER_USER})
+    cur.execute(TASKS_SQL, {"users": TAGGED_USERS, "count": TASKS_PER_USER})
     for size in GROWTH_SIZES:
         cur.execute(TASKS_SQL, {"users": [growth_user(size)], "count": size})
     cur.execute(TASKS_SQL, {"users": DELETE_USERS, "count": DELETE_POOL})
+    cur.execute(TAGS_SQL, {"users": [*TAGGED_USERS, *growth]})
+    cur.execute(THREE_TAGS_SQL, {"users": TAGGED_USERS})
+    cur.execute(TENTH_TAGGED_SQL, {"users": growth})
+
+
+def first_tag_ids(cur: Any, users: list[str]) -> dict[str, int]:
+    cur.execute("SELECT user_id, id FROM tags WHERE user_id = ANY(%s) AND name = 'tag 1'", (users,))
+    return dict(cur.fetchall())
 
 
 def task_ids(cur: Any, users: list[str]) -> dict[str, list[int]]:
