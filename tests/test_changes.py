@@ -106,7 +106,7 @@ def test_a_cursor_from_before_purged_tombstones_is_410(client: TestClient, engin
     _, before = follow(client)
     client.delete(f"/api/alice/tasks/{task['id']}", headers=auth())
     _, after = follow(client, before)
-    keys, tombs = housekeeping.purge_once(engine, dataclasses.replace(settings, tombstone_days=0))
+    _, tombs = housekeeping.purge_once(engine, dataclasses.replace(settings, tombstone_days=0))
     assert tombs == 1
     problem = assert_problem(client.get(f"/api/alice/changes?cursor={before}", headers=auth()), 410)
     assert "without a cursor" in problem["detail"]

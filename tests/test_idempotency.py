@@ -4,11 +4,15 @@ makes a create repeatable for ever."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
+from handlers.core import housekeeping
+from handlers.core.config import Settings
 from tests.support.helpers import assert_problem, auth, create_tag, create_task
 
 
@@ -115,3 +119,13 @@ def test_a_repeated_client_id_returns_the_task_it_made(client: TestClient) -> No
 @pytest.mark.parametrize("client_id", ["", "not-a-uuid", "123e4567-e89b-12d3-a456-42661417400", 5])
 def test_a_malformed_client_id_is_400(client: TestClient, client_id: Any) -> None:
     assert_problem(client.post("/api/alice/tasks", json={"title": "x", "client_id": client_id}, headers=auth()), 400)
+
+
+def test_expired_keys_are_purged_and_then_free(client: TestClient, engine: Engine, settings: Settings) -> None:
+    client.post("/api/alice/tasks", json={"title": "x"}, headers=keyed("old"))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE idempotency_keys SET expires_at = :t"), {"t": datetime(2000, 1, 1, tzinfo=UTC)})
+    assert housekeeping.purge_once(engine, settings) == (1, 0)
+    again = client.post("/api/alice/tasks", json={"title": "x"}, headers=keyed("old"))
+    assert (again.status_code, "Idempotent-Replayed" in again.headers) == (201, False)
+    assert count(client) == 2

@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import text
 
+from models.db import make_engine
 from tests.support.live import LiveServer, live_server
 
 PARALLEL = 16
@@ -83,7 +85,7 @@ def test_updated_at_increases_in_commit_order(server: LiveServer) -> None:
 
 
 def writer(server: LiveServer, user: str, seed: int, stop: threading.Event) -> None:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
     tasks: list[int] = []
     tags: list[int] = []
     while not stop.is_set():
@@ -147,3 +149,26 @@ def test_a_follower_of_the_feed_rebuilds_the_servers_state(server: LiveServer, s
     expected = {("task", t["id"]): t for t in tasks} | {("tag", t["id"]): t for t in tags}
     assert len(expected) > 5
     assert mirror == expected
+
+
+def test_a_retry_while_the_first_request_is_in_flight_is_409(server: LiveServer, postgres_url: str) -> None:
+    """The first request's claim is held by an open transaction, as while its write is running."""
+    user = new_user()
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(
+                text("INSERT INTO idempotency_keys (user_id, key, fingerprint, locked_at, expires_at) "
+                     "VALUES (:u, 'slow', 'x', now(), now() + interval '1 hour')"),
+                {"u": user},
+            )  # fmt: skip
+            status, headers, body = call(
+                server, "POST", f"/api/{user}/tasks", {"title": "x"}, user, **{"Idempotency-Key": "slow"}
+            )
+            conn.rollback()  # the first request failed: nothing was stored
+    finally:
+        engine.dispose()
+    assert (status, headers["retry-after"]) == (409, "1"), body
+    assert "in flight" in body["detail"]
+    status, _, _ = call(server, "POST", f"/api/{user}/tasks", {"title": "x"}, user, **{"Idempotency-Key": "slow"})
+    assert status == 201  # now the key is free: the retry runs
