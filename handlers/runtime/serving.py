@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from typing import Any
@@ -14,6 +15,8 @@ import uvicorn
 
 from handlers.core.config import Settings
 from handlers.runtime.protocol import ConnectionLimits, DrainingHttpToolsProtocol
+
+log = logging.getLogger(__name__)
 
 
 class ServingConfig(uvicorn.Config):
@@ -33,6 +36,7 @@ class DrainingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
+        drained = 0
         for server in self.servers:
             for listener in server.sockets:
                 # A duplicate of the listening descriptor: uvloop's socket objects cannot accept().
@@ -44,7 +48,10 @@ class DrainingServer(uvicorn.Server):
                         except (BlockingIOError, InterruptedError):
                             break
                         await loop.connect_accepted_socket(self.new_protocol, connection)
-        # No await between the last accept above and uvicorn closing the listener in this call.
+                        drained += 1
+        log.info("Listener drained (%d queued connections accepted); closing it", drained)
+        # No await between the last accept above and uvicorn closing the listener in this call (the log
+        # line is written synchronously).
         await super().shutdown(sockets)
 
     def new_protocol(self) -> asyncio.Protocol:

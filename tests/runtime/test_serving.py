@@ -49,8 +49,10 @@ def test_sigterm_finishes_in_flight_writes_and_loses_none(
                         outcomes["refused"] += 1  # not accepted: the listener is closed, as it should be
                     return
                 except OSError as exc:  # a reset or an empty reply after the connection was accepted
+                    reason = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+                    when = "after SIGTERM" if signalled else "before SIGTERM"
                     with lock:
-                        outcomes[f"broken: {errno.errorcode.get(exc.errno or 0, type(exc).__name__)}"] += 1
+                        outcomes[f"broken {when}: {reason}"] += 1
                     return
                 with lock:
                     outcomes[str(status)] += 1
@@ -58,6 +60,7 @@ def test_sigterm_finishes_in_flight_writes_and_loses_none(
                         acknowledged.add(int(headers["location"].rsplit("/", 1)[1]))
 
         threads = [threading.Thread(target=writer) for _ in range(16)]
+        signalled = 0.0
         for thread in threads:
             thread.start()
         time.sleep(1.5)
@@ -75,6 +78,7 @@ def test_sigterm_finishes_in_flight_writes_and_loses_none(
     assert stopped_after < 10
     assert "Shutting down" in log
     assert "Application shutdown complete" in log  # the lifespan ran, and disposed of the pool
+    assert log.count("Listener drained") == workers  # each worker is a DrainingServer
     assert "Traceback" not in log
 
 
