@@ -3,15 +3,14 @@ answered or closed, problem+json for what is refused before the app, and a shutd
 
 from __future__ import annotations
 
-import http
-import uuid
 from asyncio import TimerHandle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from handlers.runtime.refusals import problem_response
 
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers together; a browser's request is a few KB
 FIRST_REQUEST_GRACE_SECONDS = 1.0
@@ -165,20 +164,7 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
     def send_problem(self, status: int, detail: str) -> None:
         """Answers a request the app never saw, as the app answers errors, and closes the connection."""
         self.disarm()
-        title = http.HTTPStatus(status).phrase
-        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-        headers = [
-            *self.server_state.default_headers,  # Date (and whatever the config adds), as uvicorn's own 400
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"cache-control", b"no-store"),
-            (b"x-request-id", uuid.uuid4().hex.encode()),  # the request never reached the one the app sets
-            (b"connection", b"close"),
-            *([(b"retry-after", b"5")] if status == 503 else []),
-        ]
-        head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-        self.transport.write(b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (status, title.encode(), head, body))
+        self.transport.write(problem_response(status, detail, self.server_state.default_headers))
         self.transport.close()
 
     def shutdown(self) -> None:

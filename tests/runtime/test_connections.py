@@ -142,3 +142,35 @@ def test_literal_dot_segments_are_404(database_url: str, tmp_path: Path, direct:
             )
             answer = raw_request(server.port, head.encode() + body)
             assert answer.startswith(b"HTTP/1.1 404 "), answer[:200]
+
+
+def test_a_body_still_trickling_after_the_answer_is_cut_off(database_url: str, tmp_path: Path, direct: Engine) -> None:
+    """A 401 is sent before the body is read; the connection then waits for the rest of the body (it
+    must, to read the next request), but only until the body deadline."""
+    head = (
+        b"POST /api/alice/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+    )
+
+    async def scenario(port: int) -> tuple[bytes, float]:
+        started = time.monotonic()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head)
+        received = b""
+        while time.monotonic() - started < 6:
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), TRICKLE_SECONDS)
+            except TimeoutError:
+                writer.write(b" ")
+                continue
+            if not chunk:
+                break
+            received += chunk
+        writer.close()
+        return received, time.monotonic() - started
+
+    with live_server(database_url, tmp_path, **BOUNDS) as server:
+        received, seconds = asyncio.run(scenario(server.port))
+    assert received.startswith(b"HTTP/1.1 401 "), received[:200]
+    assert received.count(b"HTTP/1.1 ") == 1  # no 408 after the answer
+    assert 1.4 < seconds < 3
