@@ -45,7 +45,7 @@ class DrainingServer(uvicorn.Server):
                     while True:
                         try:
                             connection, _ = sock.accept()
-                        except (BlockingIOError, InterruptedError):
+                        except OSError:  # nothing queued (EAGAIN), or the socket is gone
                             break
                         await loop.connect_accepted_socket(self.new_protocol, connection)
                         drained += 1
