@@ -23,6 +23,7 @@ from handlers.core.context import AppContext
 from handlers.core.logs import configure_logging
 from handlers.core.middleware.body_limit import RequestBodyMiddleware
 from handlers.core.middleware.request_context import RequestContextMiddleware
+from handlers.core.middleware.request_head import RequestHeadMiddleware
 from handlers.core.middleware.security_headers import SecurityHeadersMiddleware
 from handlers.core.problems import AllowedMethods, make_error_handlers
 from handlers.core.resolver import TaggedResolver
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
     app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Inside the error handlers (its 400/404 are problems), before Swagger UI and routing see the path.
+    app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # After the token and user checks (401/403 come first), before body validation.
     app.add_middleware(RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):

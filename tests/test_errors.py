@@ -252,3 +252,62 @@ def test_unexpected_errors_are_generic_problems(client: TestClient, monkeypatch:
     assert problem["detail"] == "An unexpected error occurred; it has been logged"
     for leak in ("SELECT", "password", "RuntimeError", "Traceback", "abc"):
         assert leak not in response.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["Application/Json", "APPLICATION/JSON", "application/JSON; charset=utf-8", "application/json; Charset=UTF-8"],
+)
+def test_media_types_are_case_insensitive(client: TestClient, content_type: str) -> None:
+    """RFC 9110 §8.3.1: a media type's type, subtype and parameter names are case-insensitive. Connexion
+    looked the body validator up by the exact spelling, skipped validation and the handler failed (500)."""
+    headers = {**auth(), "Content-Type": content_type}
+    response = client.post("/api/alice/tasks", content=b'{"title": "x"}', headers=headers)
+    assert response.status_code == 201, response.text
+    task_id = response.json()["id"]
+    # ... and the body is validated under that spelling too.
+    assert_problem(client.post("/api/alice/tasks", content=b'{"title": 5}', headers=headers), 400)
+    assert_problem(client.put(f"/api/alice/tasks/{task_id}", content=b'{"owner": "bob"}', headers=headers), 400)
+    response = client.patch(f"/api/alice/tasks/{task_id}/complete", content=b'{"completed": true}', headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=latin-1", "application/json; charset=", "application/json;;", "appli cation/json", "/"],
+)
+def test_malformed_or_non_utf8_media_types_are_415(client: TestClient, engine: Engine, content_type: str) -> None:
+    headers = {**auth(), "Content-Type": content_type}
+    assert_problem(client.post("/api/alice/tasks", content=b'{"title": "x"}', headers=headers), 415)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 0
+
+
+# httpx resolves literal `.` and `..` segments before sending; tests/runtime/test_connections.py sends one raw.
+@pytest.mark.parametrize("segment", ["%2E", "%2E%2E", "%2e%2E", ".%2e"])
+def test_dot_segment_user_ids_are_404(client: TestClient, engine: Engine, segment: str) -> None:
+    """Every URL resolver removes `.` and `..` segments (RFC 3986 §5.2.4), so a task under one could
+    never be reached at its `Location`: such a path is no route, whoever asks."""
+    for user in (".", "..", "alice"):
+        assert_problem(client.post(f"/api/{segment}/tasks", json={"title": "x"}, headers=auth(user)), 404)
+        assert_problem(client.get(f"/api/{segment}/tasks", headers=auth(user)), 404)
+    assert_problem(client.get(f"/api/alice/tasks/{segment}", headers=auth()), 404)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 0
+
+
+@pytest.mark.parametrize("sub", [".", ".."])
+def test_tokens_for_dot_segment_user_ids_are_401(client: TestClient, sub: str) -> None:
+    assert_problem(client.get("/api/alice/tasks", headers=auth(sub)), 401)
+
+
+def test_user_ids_with_dots_that_are_not_dot_segments_work(client: TestClient) -> None:
+    from handlers.auth.verifier import USER_ID
+
+    for user in ("...", ".alice", "a.b", "alice."):
+        assert USER_ID.fullmatch(user)
+        assert ecma_regex(spec_schema("UserId")["pattern"]).search(user)
+        create_task(client, user)
+    for user in (".", ".."):
+        assert not USER_ID.fullmatch(user)
+        assert not ecma_regex(spec_schema("UserId")["pattern"]).search(user)

@@ -16,7 +16,9 @@ async def verify_bearer_token(token: str, request: ConnexionRequest) -> Claims:
     `{user_id}` is 403 whatever else is wrong with the request.
     """
     verifier: TokenVerifier = request.scope["task_api"].verifier
-    claims = await verifier.verify(token)
+    # Connexion splits the header at the first white space and keeps the rest, trailing OWS included
+    # (RFC 9110 §5.5: not part of the value), which made `Bearer <jwt> ` a 401.
+    claims = await verifier.verify(token.rstrip(" \t"))
     path_user = request.path_params.get("user_id")
     if path_user is not None and path_user != claims["sub"]:
         raise Forbidden("The path's user_id is not the signed-in user")

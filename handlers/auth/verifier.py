@@ -18,7 +18,13 @@ from handlers.core.problems import Unauthenticated
 LEEWAY_SECONDS = 30
 # The spec's UserId: 1-255 characters, none of them a control character or `/` (neither can be
 # routed as one path segment). A `sub` outside it could never reach its own tasks.
-USER_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,255}")
+# Nor `.` or `..`: every URL resolver removes those segments (RFC 3986 §5.2.4), so the user's URLs would
+# name someone else's path.
+USER_ID = re.compile(r"(?!\.\.?\Z)[^\x00-\x1f\x7f/]{1,255}")
+# RFC 7519 §2: a NumericDate is a JSON number. PyJWT calls int() on `exp`/`nbf`/`iat`, so it also took
+# strings ("1999999999", non-ASCII digits) and integers no float holds (10^400: OverflowError later).
+DATE_CLAIMS = ("exp", "nbf", "iat")
+LATEST_DATE = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime (or a database) can hold
 
 Claims = dict[str, Any]
 
@@ -96,7 +102,16 @@ def decode(token: str, key: Any, algorithm: str, source: KeySource) -> Claims:
         raise Unauthenticated(detail=f"The token lacks the {exc.claim!r} claim") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated(detail="The token is malformed or its signature does not verify") from None
+    for name in DATE_CLAIMS:
+        if name in claims and not is_numeric_date(claims[name]):
+            raise Unauthenticated(detail=f"The token's {name!r} claim is not a date (seconds since 1970)")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not USER_ID.fullmatch(sub):  # not `^…$`: `$` allows a final newline
         raise Unauthenticated(detail="The token's 'sub' claim is not a valid user id")
     return claims
+
+
+def is_numeric_date(value: Any) -> bool:
+    """A JSON number (not a bool, a string or an infinity) between 1970 and the year 9999."""
+    # The comparison first: it is exact for any int, where math.isfinite(10**400) raises OverflowError.
+    return type(value) in (int, float) and 0 <= value <= LATEST_DATE  # NaN fails the comparison

@@ -50,6 +50,13 @@ class Settings:
     db_statement_timeout: float = 5.0
     # Seconds uvicorn lets in-flight requests finish after SIGTERM before cancelling them.
     shutdown_timeout: int = 20
+    # A connection's bounds (handlers/runtime/protocol.py), per worker: seconds a connection may sit idle
+    # (before its first request and between requests), seconds for a request's head and for its body
+    # (each a total: trickling does not extend it), and how many may be open at once.
+    http_idle_timeout: float = 5.0
+    http_head_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    http_max_connections: int = 1000
     # Checking every response against the spec costs ~60 % CPU: on in tests and CI, off in production.
     validate_responses: bool = False
     require_if_match: bool = False  # when true, a task or tag write without If-Match is a 428
@@ -100,10 +107,15 @@ class Settings:
             "DB_STATEMENT_TIMEOUT": self.db_statement_timeout,
             "DB_POOL_TIMEOUT": self.db_pool_timeout,
             "SHUTDOWN_TIMEOUT": self.shutdown_timeout,
+            "HTTP_IDLE_TIMEOUT": self.http_idle_timeout,
+            "HTTP_HEAD_TIMEOUT": self.http_head_timeout,
+            "HTTP_BODY_TIMEOUT": self.http_body_timeout,
         }
         for name, value in bounds.items():
-            if value <= 0:
+            if not 0 < value < float("inf"):  # NaN fails this too
                 raise ConfigError(f"{name} must be a positive number of seconds")
+        if self.http_max_connections < 1:
+            raise ConfigError("HTTP_MAX_CONNECTIONS must be at least 1")
         # SQLAlchemy reads pool_size=0 as "no limit", but it is also how many handlers run at once.
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ConfigError("DB_POOL_SIZE must be at least 1 and DB_MAX_OVERFLOW at least 0")
@@ -224,6 +236,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         db_connect_timeout=int(number("DB_CONNECT_TIMEOUT", Settings.db_connect_timeout)),
         db_statement_timeout=number("DB_STATEMENT_TIMEOUT", Settings.db_statement_timeout, float),
         shutdown_timeout=int(number("SHUTDOWN_TIMEOUT", Settings.shutdown_timeout)),
+        http_idle_timeout=number("HTTP_IDLE_TIMEOUT", Settings.http_idle_timeout, float),
+        http_head_timeout=number("HTTP_HEAD_TIMEOUT", Settings.http_head_timeout, float),
+        http_body_timeout=number("HTTP_BODY_TIMEOUT", Settings.http_body_timeout, float),
+        http_max_connections=int(number("HTTP_MAX_CONNECTIONS", Settings.http_max_connections)),
         validate_responses=(get("VALIDATE_RESPONSES") or "false").lower() in ("1", "true", "yes"),
         require_if_match=(get("REQUIRE_IF_MATCH") or "false").lower() in ("1", "true", "yes"),
         idempotency_ttl_hours=number("IDEMPOTENCY_TTL_HOURS", Settings.idempotency_ttl_hours, float),

@@ -7,6 +7,8 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from handlers.core.redaction import redact
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and belongs in the line.
@@ -31,19 +33,26 @@ _ESCAPES = {code: f"\\x{code:02x}" for code in range(32)} | {0x7F: "\\x7f"}
 
 
 def message_of(record: logging.LogRecord) -> str:
-    message = record.getMessage()
+    """The message, credentials redacted (uvicorn's access line quotes the URL), at most 2000 characters."""
+    message = redact(record.getMessage())
     return message if len(message) <= MAX_MESSAGE_LENGTH else message[:MAX_MESSAGE_LENGTH] + "…"
+
+
+def extras_of(record: logging.LogRecord) -> dict[str, object]:
+    """What was passed with `extra=`: numbers as they are, anything else as redacted text."""
+    plain = (int, float, bool, type(None))
+    return {k: v if isinstance(v, plain) else redact(str(v)) for k, v in vars(record).items() if k not in _STANDARD}
 
 
 class TextFormatter(logging.Formatter):
     """`time LEVEL logger [request id] message key=value…` on one line; a traceback follows it."""
 
     def format(self, record: logging.LogRecord) -> str:
-        extra = "".join(f" {k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
+        extra = "".join(f" {k}={v}" for k, v in extras_of(record).items())
         line = f"{self.formatTime(record)} {record.levelname} {record.name} [{getattr(record, 'request_id', '-')}] "
         line += (message_of(record) + extra).translate(_ESCAPES)
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + redact(self.formatException(record.exc_info))
         return line
 
 
@@ -56,9 +65,9 @@ class JsonFormatter(logging.Formatter):
             "message": message_of(record),
             "request_id": getattr(record, "request_id", "-"),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update(extras_of(record))
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

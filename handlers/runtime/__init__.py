@@ -22,10 +22,25 @@ handler's signature check cached):
   Starlette's `register_url_convertor` (process-global) and `Router.redirect_slashes`;
   `ConnexionMiddleware.default_middlewares`.
 
-`serving.py` (uvicorn's httptools protocol with a head bound, problem+json refusals, draining shutdown):
-- `HttpToolsProtocol.data_received`, `.on_message_begin`, `.on_headers_complete`, `.on_response_complete`,
-  `.send_400_response(msg)`, `.shutdown()` and its attributes `cycle` (`response_complete`, `keep_alive`),
-  `transport`, `logger`, `loop`, `server_state.default_headers`;
+`protocol.py` (uvicorn's httptools protocol with a head bound, deadlines, a connection cap, HTTP/1.x only,
+problem+json refusals, a first-request grace at shutdown; guarded by tests/runtime/test_connections.py and
+test_serving.py):
+- `HttpToolsProtocol.__init__(config, server_state, app_state)`, `.connection_made`, `.connection_lost`,
+  `.data_received`, `.on_message_begin`, `.on_headers_complete` (which makes the request's cycle),
+  `.on_body`, `.on_message_complete`, `.on_response_complete`, `.send_400_response(msg)`, `.shutdown()`;
+  its attributes `config`, `parser` (`get_http_version()`), `connections` (the worker's open connections),
+  `cycle` (`response_started`, `response_complete`, `keep_alive`, `disconnected`, `message_event`),
+  `transport`, `logger`, `loop`, `server_state.default_headers`; uvicorn arming `timeout_keep_alive`
+  only after a response (the protocol arms its own idle deadline before the first request).
+
+`serving.py` (draining shutdown; the limits carried on the config):
 - `uvicorn.Server.servers` (private list of asyncio servers), `.shutdown(sockets)`, `.server_state`,
-  `.lifespan.state`, `.started`, `config.http_protocol_class`; `uvicorn.supervisors.Multiprocess`.
+  `.lifespan.state`, `.started`, `config.http_protocol_class`; `uvicorn.Config` pickled whole (its
+  `__dict__`, with the `connection_limits` attribute `ServingConfig` adds) to each spawned worker.
+
+`workers.py` (`--workers N` draining like one process; guarded by test_serving.py's SIGTERM test with
+two workers, which asserts each worker logs its drain):
+- `uvicorn.supervisors.multiprocess.Process` looked up by name in that module whenever the supervisor
+  makes a worker (replaced there while it runs), `Process._server` and the `server` property its
+  `target` runs; `Multiprocess.sockets` and `.terminate_all()`, called once when it is told to stop.
 """

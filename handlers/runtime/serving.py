@@ -1,111 +1,31 @@
-"""uvicorn, configured for production, on its httptools protocol with three changes: a bound on the request
-head (httptools has none), problem+json for the requests it refuses before the app, and a shutdown in which
-no client whose connection was accepted sees it reset (connections still in the kernel's accept queue are
-accepted and served, and a connection whose first request has not arrived yet is given a moment for it)."""
+"""uvicorn, configured for production, on the bounded httptools protocol of `protocol.py`, with a shutdown
+in which no client whose connection was accepted sees it reset (connections still in the kernel's accept
+queue are accepted and served), with one worker process or several (`workers.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
+import logging
 import os
 import socket
-import uuid
+from typing import Any
 
-import orjson
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.supervisors import Multiprocess
 
 from handlers.core.config import Settings
+from handlers.runtime.protocol import ConnectionLimits, DrainingHttpToolsProtocol
 
-MAX_HEADER_BYTES = 16 * 1024  # request line and headers together; a browser's request is a few KB
-FIRST_REQUEST_GRACE_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
-class DrainingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol (~0.1 ms CPU per request cheaper than its h11 one), plus:
+class ServingConfig(uvicorn.Config):
+    """uvicorn's Config plus the connection limits the protocol reads: an attribute of the config, so it
+    travels with it to each worker process (which unpickles it)."""
 
-    - a head bound: httptools hands the URL and header values to Python in pieces and they are joined
-      there without limit (a 10 MB header was accepted), so the bytes received while a head is
-      unfinished are counted and over `MAX_HEADER_BYTES` the request is answered 431;
-    - problem+json, not uvicorn's plain text, for that 431 and for the 400 of unparsable HTTP;
-    - at shutdown, a connection that has not sent its first request yet gets `FIRST_REQUEST_GRACE_SECONDS`
-      for it (uvicorn closes it at once, and the request the client has just written meets a reset); that
-      request is answered and the connection closed. Idle keep-alive connections are still closed at once."""
-
-    head_pending = False  # between the first byte of a request and the end of its headers
-    head_bytes = 0
-    head_refused = False
-    awaiting_first_request = False
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        # Counted after parsing, so a read that completes the head (and carries the body, up to 64 KiB, or a
-        # whole request) never counts: only reads that leave a head unfinished do, each in full. With
-        # pipelining a read that ends one request and starts the next counts its first part too (over-count
-        # by less than one read; a client sending that much unfinished head is refused a little early).
-        if self.head_pending and not self.transport.is_closing():
-            self.head_bytes += len(data)
-            if self.head_bytes > MAX_HEADER_BYTES and not self.head_refused:
-                self.logger.warning("Request head over %d bytes refused.", MAX_HEADER_BYTES)
-                self.head_refused = True
-                if self.cycle is not None and not self.cycle.response_complete:
-                    # A pipelined head while the request before it is still answered: its response goes
-                    # first (the client pairs responses with requests in order), then the 431.
-                    self.transport.pause_reading()
-                else:
-                    self.refuse_head()
-
-    def refuse_head(self) -> None:
-        self.send_problem(431, f"The request line and headers exceed {MAX_HEADER_BYTES} bytes")
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.head_refused and not self.transport.is_closing():
-            self.refuse_head()
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.head_pending, self.head_bytes = True, 0
-
-    def on_headers_complete(self) -> None:
-        self.head_pending = False
-        super().on_headers_complete()
-        if self.awaiting_first_request and self.cycle is not None:
-            self.cycle.keep_alive = False  # the one request it came with, then close
-
-    def send_400_response(self, msg: str) -> None:
-        """What uvicorn calls when httptools cannot parse the request (it has logged `msg`)."""
-        self.send_problem(400, "The request is not valid HTTP/1.1")
-
-    def send_problem(self, status: int, detail: str) -> None:
-        """Answers a request the app never saw, as the app answers errors, and closes the connection."""
-        title = http.HTTPStatus(status).phrase
-        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-        headers = [
-            *self.server_state.default_headers,  # Date (and whatever the config adds), as uvicorn's own 400
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"cache-control", b"no-store"),
-            (b"x-request-id", uuid.uuid4().hex.encode()),  # the request never reached the one the app sets
-            (b"connection", b"close"),
-        ]
-        head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-        self.transport.write(b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (status, title.encode(), head, body))
-        self.transport.close()
-
-    def shutdown(self) -> None:
-        if self.cycle is None and not self.transport.is_closing():
-            self.awaiting_first_request = True
-            self.loop.call_later(FIRST_REQUEST_GRACE_SECONDS, self.stop_waiting)
-            return
-        super().shutdown()
-
-    def stop_waiting(self) -> None:
-        if self.cycle is None and not self.transport.is_closing():
-            super().shutdown()
+    def __init__(self, *args: Any, connection_limits: ConnectionLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection_limits = connection_limits
 
 
 class DrainingServer(uvicorn.Server):
@@ -116,6 +36,7 @@ class DrainingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
+        drained = 0
         for server in self.servers:
             for listener in server.sockets:
                 # A duplicate of the listening descriptor: uvloop's socket objects cannot accept().
@@ -124,10 +45,13 @@ class DrainingServer(uvicorn.Server):
                     while True:
                         try:
                             connection, _ = sock.accept()
-                        except (BlockingIOError, InterruptedError):
+                        except OSError:  # nothing queued (EAGAIN), or the socket is gone
                             break
                         await loop.connect_accepted_socket(self.new_protocol, connection)
-        # No await between the last accept above and uvicorn closing the listener in this call.
+                        drained += 1
+        log.info("Listener drained (%d queued connections accepted); closing it", drained)
+        # No await between the last accept above and uvicorn closing the listener in this call (the log
+        # line is written synchronously).
         await super().shutdown(sockets)
 
     def new_protocol(self) -> asyncio.Protocol:
@@ -137,9 +61,18 @@ class DrainingServer(uvicorn.Server):
         return protocol
 
 
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        idle_seconds=settings.http_idle_timeout,
+        head_seconds=settings.http_head_timeout,
+        body_seconds=settings.http_body_timeout,
+        max_connections=settings.http_max_connections,
+    )
+
+
 def serve(settings: Settings, workers: int) -> int:
     """Serve until SIGTERM/SIGINT; the exit status (3, as uvicorn's, when the app failed to start)."""
-    config = uvicorn.Config(
+    config = ServingConfig(
         "handlers.app:create_app",
         factory=True,
         host=settings.host,
@@ -150,16 +83,20 @@ def serve(settings: Settings, workers: int) -> int:
         server_header=False,  # no version banner
         proxy_headers=False,
         ws="none",  # the API has no WebSocket; with `websockets` installed uvicorn would answer upgrades itself
-        http=DrainingHttpToolsProtocol,  # the head bound, problem+json refusals and draining: see the class
+        http=DrainingHttpToolsProtocol,  # bounds, problem+json refusals and draining: see the class
+        connection_limits=connection_limits(settings),
+        # uvicorn's own bound on an idle keep-alive connection; the protocol applies it before a first
+        # request too. (Its `limit_concurrency` is not used: it answers text/plain and counts requests in
+        # flight, which the handler slots bound already.)
+        timeout_keep_alive=settings.http_idle_timeout,  # typed int; a float works (it goes to call_later)
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to this long, then
         # runs the lifespan shutdown, which closes the pool.
         timeout_graceful_shutdown=settings.shutdown_timeout,
     )
     if workers > 1:
-        # uvicorn's supervisor makes plain uvicorn servers in its workers; see docs/operations.md.
-        with contextlib.suppress(KeyboardInterrupt):
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return 0
+        from handlers.runtime.workers import serve_workers
+
+        return serve_workers(config)
     server = DrainingServer(config)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
@@ -148,3 +150,67 @@ def test_audience_claim_is_ignored_when_not_configured(client: TestClient) -> No
 @pytest.mark.parametrize("claims", [{"nbf": NOW + 20}, {"iat": NOW + 20}])
 def test_leeway_accepts_slightly_early_tokens(client: TestClient, claims: dict[str, int]) -> None:
     assert client.get("/api/alice/tasks", headers=auth(**claims)).status_code == 200
+
+
+def signed_raw(payload: bytes) -> str:
+    """An HS256 token over `payload` exactly as given (JSON that json.dumps would not write)."""
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{base64.urlsafe_b64encode(payload).rstrip(b'=').decode()}"
+    digest = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+# RFC 7519 §2: a NumericDate is a JSON number. PyJWT calls int() on these claims, so it accepted strings
+# and non-ASCII digits, and integers past float range (an `exp` of 10^400 was a 500 in the token cache).
+BAD_DATES: dict[str, dict[str, Any]] = {
+    "exp 10^400": {"exp": 10**400},
+    "exp -10^400": {"exp": -(10**400)},
+    "exp as a string": {"exp": str(NOW + 3600)},
+    "exp in Arabic-Indic digits": {"exp": "".join(chr(0x660 + int(d)) for d in str(NOW + 3600))},
+    "exp as a float string": {"exp": f"{NOW + 3600}.0"},
+    "exp true": {"exp": True},
+    "exp 1e300": {"exp": 1e300},
+    "exp beyond year 9999": {"exp": 253402300800},
+    "exp negative": {"exp": -1},
+    "nbf 10^400": {"exp": NOW + 3600, "nbf": 10**400},
+    "nbf as a string": {"exp": NOW + 3600, "nbf": str(NOW)},
+    "nbf negative": {"exp": NOW + 3600, "nbf": -(10**400)},
+    "iat -10^400": {"exp": NOW + 3600, "iat": -(10**400)},
+    "iat as a string": {"exp": NOW + 3600, "iat": str(NOW)},
+    "iat null": {"exp": NOW + 3600, "iat": None},
+    "iat a list": {"exp": NOW + 3600, "iat": [NOW]},
+}
+
+
+@pytest.mark.parametrize("name", BAD_DATES)
+def test_dates_that_are_not_sane_json_numbers_are_401(client: TestClient, name: str) -> None:
+    claims = {"sub": "alice", **BAD_DATES[name]}
+    bearer = jwt.encode(claims, SECRET, algorithm="HS256")
+    for _ in range(2):  # the second time the token cache is asked first
+        assert_problem(client.get("/api/alice/tasks", headers={"Authorization": f"Bearer {bearer}"}), 401)
+
+
+@pytest.mark.parametrize(
+    "payload", [b'{"sub":"alice","exp":1e400}', b'{"sub":"alice","exp":NaN}', b'{"sub":"alice","exp":-Infinity}']
+)
+def test_dates_json_cannot_hold_are_401(client: TestClient, payload: bytes) -> None:
+    assert_problem(client.get("/api/alice/tasks", headers={"Authorization": f"Bearer {signed_raw(payload)}"}), 401)
+
+
+def test_fractional_dates_are_json_numbers_too(client: TestClient) -> None:
+    bearer = jwt.encode({"sub": "alice", "exp": NOW + 3600.5, "iat": NOW - 0.25}, SECRET, algorithm="HS256")
+    assert client.get("/api/alice/tasks", headers={"Authorization": f"Bearer {bearer}"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/alice/tasks", "/api/health", "/api/nowhere"])
+def test_two_authorization_headers_are_400(client: TestClient, path: str) -> None:
+    """Which of two credentials counts is ambiguous (the first won): RFC 6750 §3.1 `invalid_request`."""
+    for second in (GOOD, "Bearer not-a-token", "Basic YWxpY2U6c2VjcmV0"):
+        headers = [("Authorization", f"Bearer {GOOD}"), ("Authorization", second)]
+        assert_problem(client.get(path, headers=headers), 400)
+
+
+@pytest.mark.parametrize("padding", [" ", "\t", "  \t "])
+def test_white_space_after_the_token_is_ignored(client: TestClient, padding: str) -> None:
+    """RFC 9110 §5.5: optional white space around a field value is not part of it."""
+    response = client.get("/api/alice/tasks", headers={"Authorization": f"Bearer {GOOD}{padding}"})
+    assert response.status_code == 200, response.text

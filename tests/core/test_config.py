@@ -194,7 +194,30 @@ def test_cli_token_needs_the_secret(tmp_path: Path) -> None:
     assert line.startswith("error: make token signs HS256 with BETTER_AUTH_SECRET, which is not set")
 
 
-@pytest.mark.parametrize("name", ["db_statement_timeout", "db_pool_timeout", "db_connect_timeout", "shutdown_timeout"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "db_statement_timeout",
+        "db_pool_timeout",
+        "db_connect_timeout",
+        "shutdown_timeout",
+        "http_idle_timeout",
+        "http_head_timeout",
+        "http_body_timeout",
+    ],
+)
 def test_unbounded_waits_are_refused(name: str) -> None:
-    with pytest.raises(ConfigError, match="positive"):
-        Settings(better_auth_secret=STRONG, **{name: 0})  # type: ignore[arg-type]
+    for value in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="positive"):
+            Settings(better_auth_secret=STRONG, **{name: value})  # type: ignore[arg-type]
+
+
+def test_connection_bounds_are_read_from_the_environment() -> None:
+    env = {"HTTP_IDLE_TIMEOUT": "2.5", "HTTP_HEAD_TIMEOUT": "3", "HTTP_BODY_TIMEOUT": "4", "HTTP_MAX_CONNECTIONS": "7"}
+    settings = load_settings({"BETTER_AUTH_SECRET": STRONG, **env}, dotenv=None)
+    bounds = (settings.http_idle_timeout, settings.http_head_timeout, settings.http_body_timeout)
+    assert bounds == (2.5, 3.0, 4.0) and settings.http_max_connections == 7
+    with pytest.raises(ConfigError, match="HTTP_MAX_CONNECTIONS"):
+        load_settings({"BETTER_AUTH_SECRET": STRONG, "HTTP_MAX_CONNECTIONS": "0"}, dotenv=None)
+    example = (ROOT / ".env.example").read_text()
+    assert all(f"\n{name}=" in example for name in env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 from handlers.app import create_app
 from handlers.core.config import Settings
 from tests.support.helpers import SECRET, assert_problem, auth, create_task, token
+from tests.support.live import live_server
 
 
 def test_writes_are_logged_with_ids_and_tokens_never_are(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
@@ -90,3 +92,66 @@ def test_no_token_or_secret_reaches_the_logs(
     assert SECRET not in log
     for bearer in sent.values():
         assert bearer.split(".")[2] not in log  # neither the token nor its signature
+
+
+def test_credentials_in_urls_never_reach_the_logs(database_url: str, tmp_path: Path, engine: Engine) -> None:
+    """uvicorn's access log wrote the whole URL: a token sent as a query parameter (a 401, rightly) was
+    logged with it. Every line quoting a URL is checked, in both formats."""
+    good = token("alice")
+    encoded = good.replace(".", "%2E")
+    named = "opaque-value-that-is-no-jwt-7f3a"
+    targets = [
+        f"/api/alice/tasks?access_token={good}",
+        f"/api/alice/tasks?status=all&token={named}",
+        f"/api/alice/tasks?id_token={named}&limit=5",
+        f"/api/alice/tasks?%61ccess_token={named}",  # the name percent-encoded
+        f"/api/alice/tasks?q={encoded}",
+        f"/api/alice/tasks?limit={good}",  # quoted back by the 400's reason, which Connexion logs
+        f"/api/{good}/tasks",
+        f"/api/nowhere?jwt={good}",
+    ]
+    for log_format in ("text", "json"):
+        with live_server(database_url, tmp_path, LOG_FORMAT=log_format) as server:
+            for target in targets:
+                for user in (None, "alice"):
+                    status, _, _ = server.request("GET", target, user=user)
+                    assert status < 500
+            server.stop()
+            log = server.log()
+        assert "GET /api/alice/tasks?status=all&token=" in log  # the access log lines were written
+        for secret in (good.split(".")[1], good.split(".")[2], named):
+            assert secret not in log, log
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ('"GET /api/a/tasks?access_token=SECRETVALUE&limit=5 HTTP/1.1" 401', "limit=5 HTTP/1.1"),
+        ("GET /api/a/tasks?Refresh-Token=SECRETVALUE", "Refresh-Token="),
+        ("GET /x?api_key=SECRETVALUE;password=SECRETVALUE", "/x?api_key="),
+        ("GET /x?%74oken=SECRETVALUE", "/x?%74oken="),
+        ("value 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.SECRETVALUE' is bad", "is bad"),
+        ("Bearer%20eyJhbGciOiJIUzI1NiJ9%2EeyJzdWIiOiJhIn0%2ESECRETVALUE", "Bearer%20"),
+        ("unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0SECRETVALUE.", "unsigned "),
+    ],
+)
+def test_redaction_of_credentials_in_a_line(line: str, kept: str) -> None:
+    from handlers.core.redaction import redact
+
+    redacted = redact(line)
+    assert "SECRETVALUE" not in redacted
+    assert kept in redacted
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '127.0.0.1:5000 - "GET /api/alice/tasks?status=all&q=x.y.z&limit=5 HTTP/1.1" 200',
+        "10.10.10.10 handlers.core.problems v1.2.3 author=bob authored=x",
+        "Started server process [123]",
+    ],
+)
+def test_redaction_leaves_ordinary_lines_alone(line: str) -> None:
+    from handlers.core.redaction import redact
+
+    assert redact(line) == line

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers.core import media_type
 from handlers.core.problems import PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 64 * 1024  # a task is at most ~9 KB of JSON
@@ -15,7 +16,9 @@ class RequestBodyMiddleware:
     """Reads a POST/PUT/PATCH body whole, before Connexion validates it (and after the token check):
     more than `max_bytes` is 413, so no client can make the service buffer or parse megabytes; a body
     without a Content-Type is 415 (Connexion would validate it as JSON, then hand the handler raw
-    bytes); a chunked body is replayed with a Content-Length, which Connexion needs to see it at all."""
+    bytes); its Content-Type is normalised (`handlers.core.media_type`: `Application/JSON` is JSON, a
+    malformed one or another charset is 415); a chunked body is replayed with a Content-Length, which
+    Connexion needs to see it at all."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -41,8 +44,11 @@ class RequestBodyMiddleware:
             more_body = message.get("more_body", False)
         if body and "content-type" not in headers:
             raise UnsupportedMediaType("A body needs the header Content-Type: application/json")
-        scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
+        replaced = (b"content-length", b"transfer-encoding", b"content-type")
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in replaced]
         scope["headers"].append((b"content-length", str(len(body)).encode()))
+        if "content-type" in headers:
+            scope["headers"].append((b"content-type", content_type(headers.getlist("content-type"))))
         replayed = False
 
         async def replay() -> Message:
@@ -53,3 +59,13 @@ class RequestBodyMiddleware:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def content_type(values: list[str]) -> bytes:
+    """The one Content-Type, normalised; 415 for two of them or a malformed one."""
+    if len(values) != 1:
+        raise UnsupportedMediaType("A request may have one Content-Type header")
+    try:
+        return media_type.normalise(values[0]).encode("latin-1")
+    except media_type.NotAMediaType as exc:
+        raise UnsupportedMediaType(f"Content-Type: {exc}; send application/json") from None
