@@ -61,7 +61,7 @@ def respect_prose_constraints(case: Case, mint: TokenFactory) -> None:
     `positive_data_acceptance` then checks what the API really promises. Negative cases stay as generated.
     - `q` and `search`, `sort` and `sort_by` exclude each other; `order` applies to one key without `-`;
     - `tag_ids` in a body, and the tag removed from a task, must be the user's tags: a generated id is
-      replaced by one the user has;
+      replaced by one the user has; a feed `cursor` must be one the feed gave;
     - `If-Match` must name the current version (a generated one is made `*`, which does), and an
       `Idempotency-Key` is used once per request (a generated one gets a unique suffix)."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
@@ -75,13 +75,25 @@ def respect_prose_constraints(case: Case, mint: TokenFactory) -> None:
         del query["order"]
     if isinstance(case.body, dict) and case.body.get("tag_ids"):
         case.body["tag_ids"] = [existing_tag_id(case, mint)]
-    if case.operation.definition.raw.get("operationId") == "removeTaskTag" and case.path_parameters:
+    operation_id = case.operation.definition.raw.get("operationId")
+    if operation_id == "listChanges" and "cursor" in query:
+        query["cursor"] = current_cursor(case, mint)  # a cursor is one the feed gave
+    if operation_id == "removeTaskTag" and case.path_parameters:
         case.path_parameters["tag_id"] = existing_tag_id(case, mint)  # removing a tag that is not there: 200
     headers = case.headers if case.headers is not None else {}
     if "If-Match" in headers:
         headers["If-Match"] = "*"
     if "Idempotency-Key" in headers:
         headers["Idempotency-Key"] = uuid.uuid4().hex
+
+
+def current_cursor(case: Case, mint: TokenFactory) -> str:
+    """A cursor the owner's change feed gives, through the API under test."""
+    schema = case.operation.schema
+    headers = {"Authorization": f"Bearer {mint(OWNER)}"}
+    feed = schema.find_operation_by_id("listChanges")
+    page = schema.make_case(operation=feed, path_parameters={"user_id": OWNER}, headers=headers).call()
+    return str(page.json()["next_cursor"])
 
 
 def existing_tag_id(case: Case, mint: TokenFactory) -> int:
