@@ -82,7 +82,8 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
     def send_problem(self, status: int, detail: str) -> None:
         """Answers a request the app never saw, as the app answers errors, and closes the connection."""
         title = http.HTTPStatus(status).phrase
-        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        body = orjson.dumps({**problem, "errors": [{"detail": detail}]} if status == 400 else problem)
         headers = [
             *self.server_state.default_headers,  # Date (and whatever the config adds), as uvicorn's own 400
             (b"content-type", b"application/problem+json"),
