@@ -2,13 +2,21 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-USER ?= alice
+# `make token` mints a token for SUB (default alice); `make token USER=bob` still works. Not `USER ?= alice`:
+# the shell's own $USER (root, say) would win over it.
+SUB ?= $(if $(filter command line,$(origin USER)),$(USER),alice)
 
 .PHONY: run test token lint lint-spec client-check contract fuzz interop migrate bench clean
 
-$(BIN)/.installed: pyproject.toml
+# `make run` needs only the runtime (~150 MB); the test and lint tools (~150 MB more) come with the
+# targets that use them.
+$(BIN)/.runtime-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -18,14 +26,14 @@ $(BIN)/.installed: pyproject.toml
 	sed "s|^BETTER_AUTH_SECRET=.*|BETTER_AUTH_SECRET=$$secret|" .env.example > .env
 	@echo "wrote .env with a fresh BETTER_AUTH_SECRET"
 
-migrate: $(BIN)/.installed .env
+migrate: $(BIN)/.runtime-installed .env
 	$(BIN)/alembic upgrade head
 
 run: migrate
 	$(BIN)/python -m handlers serve
 
-token: $(BIN)/.installed .env
-	@$(BIN)/python -m handlers token $(USER)
+token: $(BIN)/.runtime-installed .env
+	@$(BIN)/python -m handlers token "$(SUB)"
 
 # The suite runs on SQLite, and also on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(BIN)/.installed
