@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # the shell's own $USER (root, say) would win over it.
 SUB ?= $(if $(filter command line,$(origin USER)),$(USER),alice)
 
-.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate bench clean
+.PHONY: run test token lint lint-spec client-check client-live browser-check contract fuzz interop migrate bench clean
 
 # `make run` needs only the runtime (~150 MB); the test and lint tools (~150 MB more) come with the
 # targets that use them.
@@ -71,6 +71,23 @@ client-check: $(CLIENTS)/node_modules/.installed
 
 contract: lint-spec client-check
 
+# The client generated from openapi.yaml runs against the live service (tests/live-server), checking each
+# response's shape at run time: create, list with filters and Link paging, get, update, complete, delete,
+# 400/401/403/404.
+client-live: $(BIN)/.runtime-installed $(CLIENTS)/node_modules/.installed
+	cd $(CLIENTS) && npm run --silent generate
+	tests/live-server sh -c 'cd $(CLIENTS) && npm run --silent live'
+
+# Swagger UI and a page on an allowed origin in Debian's Chromium, driven by Playwright from PyPI (its own
+# `playwright install` downloads browsers and fails here). Screenshots of a failure go to .browser-check/.
+$(BIN)/.browser-installed: $(BIN)/.runtime-installed
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	touch $@
+
+browser-check: $(BIN)/.browser-installed
+	command -v chromium >/dev/null || apt-get install -y chromium
+	tests/live-server $(BIN)/python -m tests.browser.check
+
 # Schemathesis against a live server (uvicorn, as in production): every check, stateful phase on.
 # FUZZ_DATABASE_URL (default: a fresh SQLite file), FUZZ_MAX_TIME, FUZZ_MAX_EXAMPLES, FUZZ_SEED: see tests/fuzz/live.sh.
 fuzz: $(BIN)/.installed
@@ -82,4 +99,5 @@ interop: $(BIN)/.installed
 	tests/interop/run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated tests/interop/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .browser-check $(CLIENTS)/node_modules $(CLIENTS)/generated \
+		$(CLIENTS)/build tests/interop/node_modules
