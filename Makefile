@@ -24,7 +24,7 @@ $(BIN)/.installed: $(BIN)/.runtime-installed
 .env:
 	@secret=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))'); \
 	sed "s|^BETTER_AUTH_SECRET=.*|BETTER_AUTH_SECRET=$$secret|" .env.example > .env
-	@echo "wrote .env with a fresh BETTER_AUTH_SECRET"
+	@echo "wrote .env with a fresh BETTER_AUTH_SECRET" >&2  # stderr: `TOKEN=$$(make -s token)` stays clean
 
 migrate: $(BIN)/.runtime-installed .env
 	$(BIN)/alembic upgrade head
