@@ -34,11 +34,21 @@ SCREENSHOTS = Path(".browser-check")
 TIMEOUT_MS = 15_000
 
 
-def try_it_out(page: Page, operation: str, user_id: str, body: dict[str, Any] | None = None) -> tuple[str, str]:
-    """Expands the operation, fills it in, executes it; the status and body Swagger UI renders."""
+def try_it_out(
+    page: Page,
+    operation: str,
+    user_id: str,
+    body: dict[str, Any] | None = None,
+    prefilled: dict[str, str] | None = None,
+) -> tuple[str, str]:
+    """Expands the operation, fills it in, executes it; the status and body Swagger UI renders. "Try it
+    out" must pre-fill the parameters in `prefilled` with exactly these values (defaults, or nothing)."""
     block = page.locator(f"#operations-tasks-{operation}")
     block.locator(".opblock-summary").click()
     block.locator("button.try-out__btn").click()
+    for name, expected in (prefilled or {}).items():
+        value = block.locator(f'tr[data-param-name="{name}"] input').input_value()
+        assert value == expected, f"Try it out pre-fills {name} with {value!r}, not {expected!r}"
     block.locator('tr[data-param-name="user_id"] input').fill(user_id)
     if body is not None:
         block.locator("textarea.body-param__text").fill(json.dumps(body))
@@ -47,6 +57,10 @@ def try_it_out(page: Page, operation: str, user_id: str, body: dict[str, Any] | 
     status.wait_for(timeout=TIMEOUT_MS)
     rendered = block.locator(".live-responses-table .response-col_description pre").first.inner_text()
     return status.inner_text().strip(), rendered
+
+
+# The spec's defaults, or empty where there is none (an example there would be sent as if typed).
+DEFAULTS_ONLY = {"sort": "", "due_before": "", "reminder_before": "", "q": "", "limit": "100", "offset": "0"}
 
 
 def check_swagger_ui(page: Page, base: str, token: str) -> None:
@@ -61,7 +75,7 @@ def check_swagger_ui(page: Page, base: str, token: str) -> None:
     assert json.loads(body)["title"] == "Made in Swagger UI", body
     page.reload()  # persistAuthorization: the token survives a reload
     page.locator(".swagger-ui .info .title").wait_for(timeout=TIMEOUT_MS)
-    status, body = try_it_out(page, "listTasks", "alice")
+    status, body = try_it_out(page, "listTasks", "alice", prefilled=DEFAULTS_ONLY)
     assert status == "200", (status, body)
     assert [task["title"] for task in json.loads(body)] == ["Made in Swagger UI"], body
     print("swagger ui: authorized, createTask 201, reloaded, listTasks 200")
