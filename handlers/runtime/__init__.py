@@ -17,7 +17,9 @@ handler's signature check cached):
 - `JSONRequestBodyValidator._validator` (private property), `._schema`, `._required`, `._parse(stream, scope)`,
   `._validate(body)`; `connexion.json_schema.Draft4RequestValidator`; `VALIDATOR_MAP`'s layout;
   `ParameterValidator.validate_query_parameter_list`, `.validate_query_parameter`, `.validate_path_parameter`,
-  `.strict_validation`, `.security_query_params` (every violation collected, not just the first).
+  `.strict_validation`, `.security_query_params` (every violation collected, not just the first); and
+  `OpenAPIOperation.__init__` appending the path's parameters to the operation's own list in place, once
+  per middleware (so parameters are de-duplicated before they are reported).
 
 `routing.py` (bad ids reach the validator; no trailing-slash redirect):
 - `RoutingMiddleware.__init__` registering Starlette's "int" convertor, `.add_api`, `.router`;

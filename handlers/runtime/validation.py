@@ -85,7 +85,7 @@ class SpecParameterValidator(ParameterValidator):
             ]
         raw_query = QueryParams(request.scope.get("query_string", b""))
         raw_path = request.scope.get("path_params", {})
-        for param in [*self.parameters.get("path", []), *self.parameters.get("query", [])]:
+        for param in self.unique_parameters():
             name, where = param["name"], param["in"]
             values = raw_query.getlist(name) if where == "query" else [raw_path[name]] if name in raw_path else []
             detail = self.raw_problem(param, values)
@@ -96,6 +96,13 @@ class SpecParameterValidator(ParameterValidator):
                 violations.append({"detail": detail, "parameter": name})
         if violations:
             raise InvalidRequest(violations)
+
+    def unique_parameters(self) -> list[dict[str, Any]]:
+        # Connexion's OpenAPIOperation does `operation["parameters"] += path_parameters`, in place, each
+        # time one of its middlewares builds the operation: an operation with parameters of its own sees
+        # the path's 6 times (measured), and each would be reported again.
+        params = [*self.parameters.get("path", []), *self.parameters.get("query", [])]
+        return list({(p["in"], p["name"]): p for p in params}.values())
 
     def raw_problem(self, param: dict[str, Any], values: list[str]) -> str | None:
         name, schema = param["name"], param["schema"]
