@@ -2,13 +2,21 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-USER ?= alice
+# `make token` mints a token for SUB (default alice); `make token USER=bob` still works. Not `USER ?= alice`:
+# the shell's own $USER (root, say) would win over it.
+SUB ?= $(if $(filter command line,$(origin USER)),$(USER),alice)
 
-.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate bench clean
+.PHONY: run test token lint lint-spec client-check client-live browser-check contract fuzz interop migrate bench clean
 
-$(BIN)/.installed: pyproject.toml
+# `make run` needs only the runtime (~150 MB); the test and lint tools (~150 MB more) come with the
+# targets that use them.
+$(BIN)/.runtime-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -16,16 +24,16 @@ $(BIN)/.installed: pyproject.toml
 .env:
 	@secret=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))'); \
 	sed "s|^BETTER_AUTH_SECRET=.*|BETTER_AUTH_SECRET=$$secret|" .env.example > .env
-	@echo "wrote .env with a fresh BETTER_AUTH_SECRET"
+	@echo "wrote .env with a fresh BETTER_AUTH_SECRET" >&2  # stderr: `TOKEN=$$(make -s token)` stays clean
 
-migrate: $(BIN)/.installed .env
+migrate: $(BIN)/.runtime-installed .env
 	$(BIN)/alembic upgrade head
 
 run: migrate
 	$(BIN)/python -m handlers serve
 
-token: $(BIN)/.installed .env
-	@$(BIN)/python -m handlers token $(USER)
+token: $(BIN)/.runtime-installed .env
+	@$(BIN)/python -m handlers token "$(SUB)"
 
 # The suite runs on SQLite, and also on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(BIN)/.installed
@@ -63,6 +71,23 @@ client-check: $(CLIENTS)/node_modules/.installed
 
 contract: lint-spec client-check
 
+# The client generated from openapi.yaml runs against the live service (tests/live-server), checking each
+# response's shape at run time: create, list with filters and Link paging, get, update, complete, delete,
+# 400/401/403/404.
+client-live: $(BIN)/.runtime-installed $(CLIENTS)/node_modules/.installed
+	cd $(CLIENTS) && npm run --silent generate
+	tests/live-server sh -c 'cd $(CLIENTS) && npm run --silent live'
+
+# Swagger UI and a page on an allowed origin in Debian's Chromium, driven by Playwright from PyPI (its own
+# `playwright install` downloads browsers and fails here). Screenshots of a failure go to .browser-check/.
+$(BIN)/.browser-installed: $(BIN)/.runtime-installed
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	touch $@
+
+browser-check: $(BIN)/.browser-installed
+	command -v chromium >/dev/null || apt-get install -y chromium
+	tests/live-server $(BIN)/python -m tests.browser.check
+
 # Schemathesis against a live server (uvicorn, as in production): every check, stateful phase on.
 # FUZZ_DATABASE_URL (default: a fresh SQLite file), FUZZ_MAX_TIME, FUZZ_MAX_EXAMPLES, FUZZ_SEED: see tests/fuzz/live.sh.
 fuzz: $(BIN)/.installed
@@ -74,4 +99,5 @@ interop: $(BIN)/.installed
 	tests/interop/run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CLIENTS)/node_modules $(CLIENTS)/generated tests/interop/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .browser-check $(CLIENTS)/node_modules $(CLIENTS)/generated \
+		$(CLIENTS)/build tests/interop/node_modules

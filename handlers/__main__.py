@@ -1,4 +1,4 @@
-"""Command line: `python -m handlers serve` runs the API; `python -m handlers token USER` mints a token."""
+"""Command line: `python -m handlers serve` runs the API; `python -m handlers token SUB` mints a token."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import time
 
 import jwt
 
+from handlers.auth.verifier import USER_ID
 from handlers.core.config import ConfigError, Settings, load_settings
 from handlers.core.logs import configure_logging
+from handlers.core.urls import BASE_PATH, HEALTH_PATH, SWAGGER_UI_PATH
 from handlers.runtime import serving
 
 
@@ -41,11 +43,16 @@ def main(argv: list[str] | None = None) -> int:
             message = "make token signs HS256 with BETTER_AUTH_SECRET, which is not set; with only BETTER_AUTH_URL"
             print(f"error: {message}, use a token from the frontend (GET /api/auth/token)", file=sys.stderr)
             return 2
+        if not USER_ID.fullmatch(args.user):  # the rule the API applies to a token's `sub`
+            print("error: a user id is 1-255 characters, with no control characters and no /", file=sys.stderr)
+            return 2
         print(mint_token(settings, args.user))
         return 0
     configure_logging(settings.log_level, settings.log_format)
-    base = f"http://{settings.host}:{settings.port}/api"
-    print(f"Task API on {base}  (Swagger UI: {base}/ui/)", flush=True)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"Task API on {base}{BASE_PATH}/", flush=True)
+    print(f"  Swagger UI  {base}{SWAGGER_UI_PATH}  (make token prints a token for Authorize)", flush=True)
+    print(f"  health      {base}{HEALTH_PATH}", flush=True)
     return serving.serve(settings, args.workers)
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
 from sqlalchemy import Engine
-from starlette.middleware.cors import CORSMiddleware
 
 from handlers.auth import verifier_for
 from handlers.core import housekeeping
@@ -22,12 +22,14 @@ from handlers.core.config import Settings, load_settings
 from handlers.core.context import AppContext
 from handlers.core.logs import configure_logging
 from handlers.core.middleware.body_limit import RequestBodyMiddleware
+from handlers.core.middleware.docs import SpecDocumentMiddleware
 from handlers.core.middleware.request_context import RequestContextMiddleware
 from handlers.core.middleware.request_head import RequestHeadMiddleware
 from handlers.core.middleware.security_headers import SecurityHeadersMiddleware
 from handlers.core.problems import AllowedMethods, make_error_handlers
 from handlers.core.resolver import TaggedResolver
 from handlers.core.urls import BASE_PATH
+from handlers.runtime.cors import ProblemCORSMiddleware
 from handlers.runtime.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
 from handlers.runtime.routing import connexion_middlewares
 from handlers.runtime.validation import validator_map
@@ -35,10 +37,22 @@ from models.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = ROOT / "openapi.yaml"
+# What cross-origin JavaScript may read; some are added by other work (ETag, idempotency, rate limits).
 EXPOSED_HEADERS = [
-    "Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After", "ETag", "Idempotent-Replayed",
+    "Location",
+    "Link",
+    "X-Total-Count",
+    "X-Request-ID",
+    "Retry-After",
     "WWW-Authenticate",
-]  # fmt: skip
+    "ETag",
+    "Idempotent-Replayed",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+]
+# Swagger UI keeps the token across reloads (in the page's localStorage, as the user's own browser).
+SWAGGER_UI = SwaggerUIOptions(swagger_ui_config={"persistAuthorization": True})
 
 
 @functools.cache
@@ -77,9 +91,14 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         strict_validation=True,  # a misspelt query parameter (`?stauts=`) is a 400, not silently ignored
         validate_responses=settings.validate_responses,
         validator_map=validator_map(),
+        swagger_ui_options=SWAGGER_UI,
     )
+    # Outermost first (Connexion inserts each before the marker): a preflight the CORS middleware answers
+    # itself still gets the request id and the security headers.
+    app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
+    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,  # so error responses carry CORS headers too
         allow_origins=list(settings.cors_origins),
         allow_credentials=True,
@@ -87,8 +106,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         allow_headers=["*"],  # echo what the browser asks for (tracing headers included); origins stay listed
         expose_headers=EXPOSED_HEADERS,
     )
-    app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
-    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    spec_yaml = SPEC_FILE.read_bytes()
+    app.add_middleware(
+        SpecDocumentMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, spec=_parsed_spec(), spec_yaml=spec_yaml
+    )
     # Inside the error handlers (its 400/404 are problems), before Swagger UI and routing see the path.
     app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # After the token and user checks (401/403 come first), before body validation.

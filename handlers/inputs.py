@@ -42,7 +42,8 @@ def task_fields(body: dict[str, Any]) -> dict[str, Any]:
             fields["recurrence_rule"] = recurrence.normalize(fields["recurrence_rule"])
         except recurrence.InvalidRule:
             raise BadRequest(
-                "'recurrence_rule' is not a rule this API accepts (see the RecurrenceRule schema)"
+                "recurrence_rule is not a rule this API accepts (see the RecurrenceRule schema)",
+                pointer="#/recurrence_rule",
             ) from None
     if "tags" in fields:
         fields["tags"] = list(dict.fromkeys(not_blank(name, "tags") for name in fields["tags"]))
@@ -56,15 +57,17 @@ def task_fields(body: dict[str, Any]) -> dict[str, Any]:
 def not_blank(text: str, name: str) -> str:
     trimmed = text.strip(WHITE_SPACE)
     if not trimmed:
-        raise BadRequest(f"'{name}' must not be blank")
+        raise BadRequest(f"{name} must not be blank", pointer=f"#/{name}")
     return trimmed
 
 
-def parse_moment(value: str, name: str) -> datetime:
-    """A date-time with an offset, or a date (00:00 UTC of it), as an aware UTC datetime."""
+def parse_moment(value: str, name: str, *, parameter: bool = False) -> datetime:
+    """A date-time with an offset, or a date (00:00 UTC of it), as an aware UTC datetime; `name` is a
+    query parameter's when `parameter`, else a body field's."""
+    where = {"parameter": name} if parameter else {"pointer": f"#/{name}"}
     match = RFC3339.fullmatch(value)
     if not match:
-        raise BadRequest(f"'{name}' must be a date (2026-12-01) or an RFC 3339 date-time (2026-12-01T17:00:00Z)")
+        raise BadRequest(f"{name} must be a date (2026-12-01) or an RFC 3339 date-time (2026-12-01T17:00:00Z)", **where)
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
         if hour is None:
@@ -75,7 +78,7 @@ def parse_moment(value: str, name: str) -> datetime:
         parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, zone)
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadRequest(f"'{name}' is not a valid date or date-time") from None
+        raise BadRequest(f"{name} is not a real date or date-time", **where) from None
 
 
 def claim_text(claims: Claims, name: str, max_length: int = 255) -> str | None:

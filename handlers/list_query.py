@@ -45,14 +45,14 @@ def read(query: dict[str, Any]) -> ListRequest:
         tag_keys=tuple(sorted({n.strip().casefold() for n in given.get("tag", "").split(",") if n.strip()})),
         tag_ids=tuple(sorted({int(i) for value in given.get("tag_ids", []) for i in str(value).split(",")})),
         overdue=given.get("overdue"),
-        **{name: parse_moment(given[name], name) if name in given else None for name in MOMENTS},
+        **{name: parse_moment(given[name], name, parameter=True) if name in given else None for name in MOMENTS},
     )
     return ListRequest(filters, sort_keys(given), limit, offset, link_params)
 
 
 def one_of(given: dict[str, Any], name: str, alias: str) -> Any:
     if name in given and alias in given:
-        raise BadRequest(f"Give '{name}' or '{alias}', not both")
+        raise BadRequest(f"Give {name} or {alias}, not both", parameter=alias)
     return given.get(name, given.get(alias))
 
 
@@ -67,6 +67,6 @@ def sort_keys(given: dict[str, Any]) -> tuple[str, ...]:
     ]
     if order is not None:
         if len(keys) > 1 or keys[0].startswith("-"):
-            raise BadRequest("'order' sets the direction of a single sort key given without '-'")
+            raise BadRequest("order sets the direction of a single sort key given without -", parameter="order")
         keys = ["-" + keys[0]] if order == "desc" else keys
     return tuple(dict.fromkeys(keys))  # a repeated key adds nothing

@@ -48,7 +48,7 @@ def owned_or_400(conn: Connection, user_id: str, tag_ids: Sequence[int]) -> list
     owned = tags.owned_ids(conn, user_id, tag_ids)
     missing = [tag_id for tag_id in tag_ids if tag_id not in owned]
     if missing:
-        raise BadRequest(f"'tag_ids': tag {missing[0]} not found")
+        raise BadRequest(f"tag_ids names tag {missing[0]}, which is not one of your tags", pointer="#/tag_ids")
     return list(tag_ids)
 
 

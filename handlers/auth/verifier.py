@@ -44,6 +44,9 @@ class KeySource(Protocol):
         """Stop any work in the background (on shutdown)."""
 
 
+DOUBLE_BEARER = "The Authorization header says Bearer twice; in Swagger UI, paste the token without Bearer"
+
+
 class TokenVerifier:
     def __init__(self, sources: Sequence[KeySource]) -> None:
         self._sources = sources
@@ -60,6 +63,8 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
+            if token[:7].lower() == "bearer ":  # `Bearer Bearer <jwt>`: the prefix pasted into Swagger UI too
+                raise Unauthenticated(detail=DOUBLE_BEARER) from None
             raise Unauthenticated(detail="The token is malformed or its signature does not verify") from None
         algorithm, key_id = header.get("alg"), header.get("kid")
         if not isinstance(algorithm, str):

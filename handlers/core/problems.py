@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from connexion.exceptions import OAuthProblem, ProblemException
 from connexion.http_facts import HTTP_STATUS_CODES
@@ -31,7 +32,31 @@ class Problem(ProblemException):
 
 
 class BadRequest(Problem):
+    """400, saying where: a JSON Pointer into the body (`#/title`) or a parameter's name (`limit`), as the
+    one entry of the `errors` extension member, so a form can put the message next to its field."""
+
     status_code, title_text = 400, "Bad Request"
+
+    def __init__(self, detail: str, *, pointer: str | None = None, parameter: str | None = None) -> None:
+        super().__init__(detail)
+        where = {"pointer": pointer} if pointer else {"parameter": parameter} if parameter else {}
+        self.ext = {"errors": [{"detail": detail, **where}]}
+
+
+def summary(violations: list[dict[str, str]]) -> str:
+    """The top-level `detail` of many violations: the first, and how many more `errors` lists."""
+    first, more = violations[0]["detail"], len(violations) - 1
+    return first if not more else f"{first} (and {more} more problem{'s' if more > 1 else ''}, listed in errors)"
+
+
+class InvalidRequest(Problem):
+    """400 with every violation validation found, each in `errors`; `detail` sums them up."""
+
+    status_code, title_text = 400, "Bad Request"
+
+    def __init__(self, violations: list[dict[str, str]]) -> None:
+        super().__init__(summary(violations))
+        self.ext = {"errors": violations}
 
 
 class Unauthenticated(OAuthProblem):
@@ -79,10 +104,15 @@ class ServiceUnavailable(Problem):
 
 
 def problem_response(
-    status: int, detail: str | None, title: str | None = None, *, exc_headers: dict[str, str] | None = None
+    status: int,
+    detail: str | None,
+    title: str | None = None,
+    *,
+    exc_headers: dict[str, str] | None = None,
+    ext: dict[str, Any] | None = None,
 ) -> ConnexionResponse:
     """A problem+json response that always has type, title, status and detail, plus the headers the
-    status calls for (RFC 6750's WWW-Authenticate on 401, Retry-After on 503)."""
+    status calls for (RFC 6750's WWW-Authenticate on 401, Retry-After on 503); a 400 always has `errors`."""
     title = title or HTTP_STATUS_CODES.get(status, "Error")
     headers = dict(exc_headers or {})
     if status == 401:
@@ -94,7 +124,9 @@ def problem_response(
     detail = detail or title
     if len(detail) > MAX_DETAIL_LENGTH:  # validation messages quote the offending value, however large
         detail = detail[:MAX_DETAIL_LENGTH] + "…"
-    return problem(status=status, title=title, detail=detail, headers=headers)
+    if status == 400 and not (ext or {}).get("errors"):  # one of Connexion's own, without a location
+        ext = {**(ext or {}), "errors": [{"detail": detail}]}
+    return problem(status=status, title=title, detail=detail, headers=headers, ext=ext)
 
 
 class AllowedMethods:
@@ -118,7 +150,7 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
     # async: Connexion runs sync error handlers in the thread pool, where a 401 would queue behind
     # database work. They do no I/O.
     async def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
-        return problem_response(exc.status, exc.detail, exc.title, exc_headers=exc.headers)
+        return problem_response(exc.status, exc.detail, exc.title, exc_headers=exc.headers, ext=exc.ext)
 
     async def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         headers = dict(exc.headers or {})

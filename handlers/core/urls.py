@@ -6,8 +6,10 @@ from urllib.parse import quote
 
 BASE_PATH = "/api"
 # Swagger UI and the spec: the same for everyone (cacheable), unlike every other response.
-DOCS_PATHS = (f"{BASE_PATH}/ui", f"{BASE_PATH}/openapi.json")  # and everything under /api/ui/
+DOCS_PATHS = (f"{BASE_PATH}/ui", f"{BASE_PATH}/openapi.json", f"{BASE_PATH}/openapi.yaml")  # and all of /api/ui/
 DOCS_PREFIX = f"{BASE_PATH}/ui/"
+SWAGGER_UI_PATH = DOCS_PREFIX
+HEALTH_PATH = f"{BASE_PATH}/health"
 
 
 def tasks_url(user_id: str) -> str:

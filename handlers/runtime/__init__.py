@@ -15,12 +15,20 @@ handler's signature check cached):
 `validation.py` (ECMA-262 patterns, strict integers, orjson bodies, validators compiled once per app):
 - `ParameterValidator.parameters`, `.validate_request(request)`, `.validate_parameter(type, value, param, name)`;
 - `JSONRequestBodyValidator._validator` (private property), `._schema`, `._required`, `._parse(stream, scope)`,
-  `._validate(body)`; `connexion.json_schema.Draft4RequestValidator`; `VALIDATOR_MAP`'s layout.
+  `._validate(body)`; `connexion.json_schema.Draft4RequestValidator`; `VALIDATOR_MAP`'s layout;
+  `ParameterValidator.validate_query_parameter_list`, `.validate_query_parameter`, `.validate_path_parameter`,
+  `.strict_validation`, `.security_query_params` (every violation collected, not just the first); and
+  `OpenAPIOperation.__init__` appending the path's parameters to the operation's own list in place, once
+  per middleware (so parameters are de-duplicated before they are reported).
 
 `routing.py` (bad ids reach the validator; no trailing-slash redirect):
 - `RoutingMiddleware.__init__` registering Starlette's "int" convertor, `.add_api`, `.router`;
   Starlette's `register_url_convertor` (process-global) and `Router.redirect_slashes`;
   `ConnexionMiddleware.default_middlewares`.
+
+`cors.py` (a refused CORS preflight answered as problem+json):
+- `starlette.middleware.cors.CORSMiddleware.preflight_response(request_headers)` returning its refusal as
+  a 400 whose body is `Disallowed CORS <origin, method, headers...>`.
 
 `protocol.py` (uvicorn's httptools protocol with a head bound, deadlines, a connection cap, HTTP/1.x only,
 problem+json refusals, a first-request grace at shutdown; guarded by tests/runtime/test_connections.py and

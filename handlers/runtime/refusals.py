@@ -14,7 +14,8 @@ RETRY_AFTER_SECONDS = b"5"  # as the app's 503s (handlers.core.problems)
 def problem_response(status: int, detail: str, default_headers: Iterable[tuple[bytes, bytes]]) -> bytes:
     """A whole HTTP/1.1 response, headed as the app heads its errors, that closes the connection."""
     title = http.HTTPStatus(status).phrase
-    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = orjson.dumps({**problem, "errors": [{"detail": detail}]} if status == 400 else problem)
     headers = [
         *default_headers,  # Date (and whatever the config adds), as uvicorn's own 400
         (b"content-type", b"application/problem+json"),

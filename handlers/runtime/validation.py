@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
@@ -23,6 +22,9 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 from starlette.datastructures import QueryParams
 from starlette.types import Scope
+
+from handlers.core.problems import BadRequest, InvalidRequest
+from handlers.core.violations import Violation, body_violations, describe
 
 # Draft 7's checker: Draft 4's has no `date` format, which the spec's DateOrDateTime uses.
 FORMAT_CHECKER = Draft7Validator.FORMAT_CHECKER
@@ -38,7 +40,7 @@ def ecma_pattern(
     validator: Validator, pattern: str, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+        yield ValidationError("does not match the pattern")  # worded for users by handlers.core.violations
 
 
 ParameterSchemaValidator = extend(Draft4Validator, {"pattern": ecma_pattern})  # type: ignore[no-untyped-call]
@@ -74,19 +76,44 @@ class SpecParameterValidator(ParameterValidator):
     non-ASCII digits; here the raw text must be ASCII digits, and a parameter may be given once."""
 
     def validate_request(self, request: Any) -> None:
+        """Every parameter checked, every problem reported (Connexion stops at the first)."""
+        violations: list[Violation] = []
+        if self.strict_validation:
+            extra = self.validate_query_parameter_list(request, security_params=self.security_query_params)
+            violations += [
+                {"detail": f"{name} is not a parameter of this operation", "parameter": name} for name in sorted(extra)
+            ]
         raw_query = QueryParams(request.scope.get("query_string", b""))
         raw_path = request.scope.get("path_params", {})
-        for param in [*self.parameters.get("path", []), *self.parameters.get("query", [])]:
+        for param in self.unique_parameters():
             name, where = param["name"], param["in"]
             values = raw_query.getlist(name) if where == "query" else [raw_path[name]] if name in raw_path else []
-            if len(values) > 1 and param["schema"].get("type") != "array":
-                raise BadRequestProblem(detail=f"The {where} parameter '{name}' is given more than once")
-            if values and param["schema"].get("type") == "integer" and not ASCII_INTEGER.fullmatch(values[0]):
-                raise BadRequestProblem(detail=f"The {where} parameter '{name}' must be an integer, not {values[0]!r}")
-            if values == [""] and not self.accepts_empty(param["schema"]):
-                # Connexion reads `?due_before=` as absent; only parameters whose schema admits "" may be empty.
-                raise BadRequestProblem(detail=f"The {where} parameter '{name}' must not be empty")
-        super().validate_request(request)
+            detail = self.raw_problem(param, values)
+            if detail is None:
+                check = self.validate_query_parameter if where == "query" else self.validate_path_parameter
+                detail = check(param, request)
+            if detail:
+                violations.append({"detail": detail, "parameter": name})
+        if violations:
+            raise InvalidRequest(violations)
+
+    def unique_parameters(self) -> list[dict[str, Any]]:
+        # Connexion's OpenAPIOperation does `operation["parameters"] += path_parameters`, in place, each
+        # time one of its middlewares builds the operation: an operation with parameters of its own sees
+        # the path's 6 times (measured), and each would be reported again.
+        params = [*self.parameters.get("path", []), *self.parameters.get("query", [])]
+        return list({(p["in"], p["name"]): p for p in params}.values())
+
+    def raw_problem(self, param: dict[str, Any], values: list[str]) -> str | None:
+        name, schema = param["name"], param["schema"]
+        if len(values) > 1 and schema.get("type") != "array":
+            return f"{name} may be given only once"
+        if values and schema.get("type") == "integer" and not ASCII_INTEGER.fullmatch(values[0]):
+            return f"{name} must be an integer (ASCII digits, optionally after a minus sign)"
+        if values == [""] and not self.accepts_empty(schema):
+            # Connexion reads `?due_before=` as absent; only parameters whose schema admits "" may be empty.
+            return f"{name} must not be empty"
+        return None
 
     def accepts_empty(self, schema: dict[str, Any]) -> bool:
         return schema.get("type") == "string" and self.schemas.get(ParameterSchemaValidator, schema).is_valid("")
@@ -97,10 +124,10 @@ class SpecParameterValidator(ParameterValidator):
         if is_nullable(param) and is_null(value):
             return None
         if value is None:
-            return f"Missing {parameter_type} parameter '{param['name']}'" if param.get("required") else None
+            return f"{param['name']} is required" if param.get("required") else None
         validator = self.schemas.get(ParameterSchemaValidator, param.get("schema", param))
         error = next(iter(validator.iter_errors(value)), None)
-        return str(error.message) if error else None
+        return describe(error, param["name"]) if error else None
 
 
 class StrictJSONBodyValidator(JSONRequestBodyValidator):
@@ -121,16 +148,20 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise BadRequestProblem(detail=f"The body is not valid JSON: {exc.msg}") from None
+            raise BadRequest(f"The body is not valid JSON: {exc.msg}", pointer="#") from None
         if body is None:
-            raise BadRequestProblem(detail="The body must be a JSON object, not null")
+            raise BadRequest("The body must be a JSON object, not null", pointer="#")
         return body
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None and not self._required:
             return None  # an optional body that was not sent (PATCH .../complete toggles)
-        result: dict[str, Any] | None = super()._validate(body)
-        return result
+        if body is None:
+            raise BadRequest("The body must not be empty; send a JSON object", pointer="#")
+        violations = body_violations(self._validator.iter_errors(body))
+        if violations:
+            raise InvalidRequest(violations)
+        return None
 
 
 def validator_map() -> dict[str, Any]:
