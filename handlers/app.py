@@ -19,10 +19,14 @@ from handlers.auth import verifier_for
 from handlers.core.config import Settings, load_settings
 from handlers.core.context import AppContext
 from handlers.core.logs import configure_logging
+from handlers.core import metrics
 from handlers.core.middleware.body_limit import RequestBodyMiddleware
+from handlers.core.middleware.rate_limit import FailedTokenLimitMiddleware, RateLimitMiddleware
+from handlers.core.middleware.request_metrics import RequestMetricsMiddleware
 from handlers.core.middleware.request_context import RequestContextMiddleware
 from handlers.core.middleware.security_headers import SecurityHeadersMiddleware
 from handlers.core.problems import AllowedMethods, make_error_handlers
+from handlers.core.rate_limits import RateLimits
 from handlers.core.resolver import TaggedResolver
 from handlers.core.urls import BASE_PATH
 from handlers.runtime.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
@@ -32,7 +36,10 @@ from models.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = ROOT / "openapi.yaml"
-EXPOSED_HEADERS = ["Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After"]
+EXPOSED_HEADERS = [
+    *("Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After"),
+    *("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"),
+]
 
 
 @functools.cache
@@ -57,6 +64,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         yield
         context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown
+        metrics.process_ended()
 
     spec = load_spec()
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=connexion_middlewares(), security_map=SECURITY_MAP)
@@ -70,6 +78,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         validate_responses=settings.validate_responses,
         validator_map=validator_map(),
     )
+    if settings.metrics_enabled:  # first, so outermost: every response is counted, CORS preflights too
+        metrics.watch_pool(context.engine)
+        serve_metrics = settings.metrics_port is None  # else the server exposes them on their own port
+        app.add_middleware(RequestMetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, serve_metrics=serve_metrics)
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,  # so error responses carry CORS headers too
@@ -81,6 +93,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
     app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    limits = RateLimits(settings)
+    if limits.read or limits.write:
+        app.add_middleware(FailedTokenLimitMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, limits=limits)
+        # After the token and user checks (401/403 come first), before the body is read.
+        app.add_middleware(RateLimitMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, limits=limits)
     # After the token and user checks (401/403 come first), before body validation.
     app.add_middleware(RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):

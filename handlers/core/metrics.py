@@ -1,0 +1,84 @@
+"""The service's Prometheus metrics (prometheus-client), what `GET /metrics` shows.
+
+With `--workers N` every worker writes its values to files in `PROMETHEUS_MULTIPROC_DIR` (the server makes
+a fresh directory and removes it on exit, `handlers.runtime.serving`) and a scrape, whichever worker answers
+it, adds them up: prometheus-client's multiprocess mode. It picks that mode when it is first imported, so
+the variable is set before the workers start. Gauges of live state (in flight, pool) count only workers
+that are running ("livesum"): a worker that stops marks itself dead.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import disable_created_metrics, generate_latest, multiprocess
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+disable_created_metrics()  # the `_created` series double a scrape's size and say when a worker started
+
+REQUESTS = Counter("taskapi_requests", "Requests answered, by operationId and status class", ["operation", "status"])
+LATENCY = Histogram(
+    "taskapi_request_duration_seconds",
+    "Time from the request reaching the app to its response starting, by operationId and status class",
+    ["operation", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+IN_FLIGHT = Gauge("taskapi_requests_in_flight", "Requests being handled now", multiprocess_mode="livesum")
+SLOT_WAITS = Counter("taskapi_handler_slot_waits", "Requests that found every handler slot taken and waited")
+SLOT_TIMEOUTS = Counter("taskapi_handler_slot_timeouts", "Requests answered 503: no handler slot within DB_POOL_TIMEOUT")
+POOL_CHECKED_OUT = Gauge(
+    "taskapi_db_pool_checked_out", "Database connections in use (of DB_POOL_SIZE + DB_MAX_OVERFLOW per worker)",
+    multiprocess_mode="livesum",
+)
+POOL_OVERFLOW = Gauge(
+    "taskapi_db_pool_overflow", "Connections open beyond DB_POOL_SIZE (closed again when returned)",
+    multiprocess_mode="livesum",
+)
+JWKS_FETCHES = Counter("taskapi_jwks_fetches", "Fetches of Better Auth's key set, by outcome", ["outcome"])
+TOKEN_CACHE = Counter("taskapi_token_cache_lookups", "Tokens looked up among those already verified", ["result"])
+RATE_LIMITED = Counter("taskapi_rate_limit_rejections", "Requests answered 429, by the limit exceeded", ["limit"])
+RATE_LIMIT_STORAGE_ERRORS = Counter(
+    "taskapi_rate_limit_storage_errors", "Rate-limit storage (Redis) failures; requests then pass unlimited"
+)
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get(MULTIPROCESS_DIR))
+
+
+def registry() -> Any:
+    """What a scrape reads: this process's metrics, or every worker's files in multiprocess mode."""
+    if not multiprocess_mode():
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected)  # type: ignore[no-untyped-call]
+    return collected
+
+
+def exposition() -> tuple[bytes, str]:
+    """The body and Content-Type of a scrape."""
+    return generate_latest(registry()), CONTENT_TYPE_LATEST
+
+
+def process_ended() -> None:
+    """A worker's live gauges stop counting when it stops (multiprocess mode only)."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def watch_pool(engine: Any) -> None:
+    """Keep the pool gauges current: set on every checkout and checkin (two dictionary stores each)."""
+    from sqlalchemy import event
+
+    pool = engine.pool
+    if not hasattr(pool, "checkedout"):  # a pool without a size (SQLite's in-memory ones)
+        return
+
+    def update(*_args: Any) -> None:
+        POOL_CHECKED_OUT.set(pool.checkedout())
+        POOL_OVERFLOW.set(max(0, pool.overflow()))
+
+    event.listen(engine, "checkout", update)
+    event.listen(engine, "checkin", update)
