@@ -33,7 +33,7 @@ POOL_CHECKED_OUT = Gauge(
     multiprocess_mode="livesum",
 )
 POOL_OVERFLOW = Gauge(
-    "taskapi_db_pool_overflow", "Connections open beyond DB_POOL_SIZE (closed again when returned)",
+    "taskapi_db_pool_overflow", "Connections in use beyond DB_POOL_SIZE (from DB_MAX_OVERFLOW)",
     multiprocess_mode="livesum",
 )
 JWKS_FETCHES = Counter("taskapi_jwks_fetches", "Fetches of Better Auth's key set, by outcome", ["outcome"])
@@ -69,16 +69,18 @@ def process_ended() -> None:
 
 
 def watch_pool(engine: Any) -> None:
-    """Keep the pool gauges current: set on every checkout and checkin (two dictionary stores each)."""
+    """Keep the pool gauges current, counted on checkout and checkin (the checkin event fires before the
+    connection is back in the pool, so the pool's own `checkedout()` would lag by one there)."""
     from sqlalchemy import event
 
-    pool = engine.pool
-    if not hasattr(pool, "checkedout"):  # a pool without a size (SQLite's in-memory ones)
-        return
+    size = getattr(engine.pool, "size", lambda: 0)()
+    checked_out = 0
 
-    def update(*_args: Any) -> None:
-        POOL_CHECKED_OUT.set(pool.checkedout())
-        POOL_OVERFLOW.set(max(0, pool.overflow()))
+    def update(change: int) -> None:
+        nonlocal checked_out
+        checked_out += change
+        POOL_CHECKED_OUT.set(checked_out)
+        POOL_OVERFLOW.set(max(0, checked_out - size))
 
-    event.listen(engine, "checkout", update)
-    event.listen(engine, "checkin", update)
+    event.listen(engine, "checkout", lambda *_: update(+1))
+    event.listen(engine, "checkin", lambda *_: update(-1))
