@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 USER ?= alice
 
-.PHONY: run test token lint lint-spec client-check contract fuzz interop migrate bench clean
+.PHONY: run test test-pgbouncer token lint lint-spec client-check contract fuzz interop migrate bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ token: $(BIN)/.installed .env
 # The suite runs on SQLite, and also on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# The PostgreSQL tests of writes, counts, concurrency, faults and serving again, through a real PgBouncer in
+# transaction mode (Debian's pgbouncer, started by the fixture on a free port) in front of TEST_DATABASE_URL.
+PGBOUNCER_TESTS := tests/test_tasks.py tests/test_list.py tests/test_concurrency.py tests/test_faults.py \
+	tests/models/test_counts.py tests/models/test_db.py tests/runtime/test_serving.py
+test-pgbouncer: $(BIN)/.installed
+	test -n "$(TEST_DATABASE_URL)" || { echo "set TEST_DATABASE_URL to an empty PostgreSQL database"; exit 2; }
+	TEST_PGBOUNCER=1 TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest $(PGBOUNCER_TESTS)
 
 # Load test on a fresh PostgreSQL database (127.0.0.1:5432, user postgres); results in .bench/. ~5 minutes.
 $(BIN)/.bench-installed: $(BIN)/.installed

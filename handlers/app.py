@@ -16,14 +16,14 @@ from sqlalchemy import Engine
 from starlette.middleware.cors import CORSMiddleware
 
 from handlers.auth import verifier_for
+from handlers.core import metrics
 from handlers.core.config import Settings, load_settings
 from handlers.core.context import AppContext
 from handlers.core.logs import configure_logging
-from handlers.core import metrics
 from handlers.core.middleware.body_limit import RequestBodyMiddleware
 from handlers.core.middleware.rate_limit import FailedTokenLimitMiddleware, RateLimitMiddleware
-from handlers.core.middleware.request_metrics import RequestMetricsMiddleware
 from handlers.core.middleware.request_context import RequestContextMiddleware
+from handlers.core.middleware.request_metrics import RequestMetricsMiddleware
 from handlers.core.middleware.security_headers import SecurityHeadersMiddleware
 from handlers.core.problems import AllowedMethods, make_error_handlers
 from handlers.core.rate_limits import RateLimits
@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     if settings.metrics_enabled:  # first, so outermost: every response is counted, CORS preflights too
         metrics.watch_pool(context.engine)
         serve_metrics = settings.metrics_port is None  # else the server exposes them on their own port
-        app.add_middleware(RequestMetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, serve_metrics=serve_metrics)
+        app.add_middleware(
+            RequestMetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, serve_metrics=serve_metrics
+        )
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,  # so error responses carry CORS headers too

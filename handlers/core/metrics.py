@@ -12,11 +12,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client import disable_created_metrics, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-disable_created_metrics()  # the `_created` series double a scrape's size and say when a worker started
+disable_created_metrics()  # type: ignore[no-untyped-call]  # the `_created` series double a scrape's size and say when a worker started
 
 REQUESTS = Counter("taskapi_requests", "Requests answered, by operationId and status class", ["operation", "status"])
 LATENCY = Histogram(
@@ -27,13 +36,17 @@ LATENCY = Histogram(
 )
 IN_FLIGHT = Gauge("taskapi_requests_in_flight", "Requests being handled now", multiprocess_mode="livesum")
 SLOT_WAITS = Counter("taskapi_handler_slot_waits", "Requests that found every handler slot taken and waited")
-SLOT_TIMEOUTS = Counter("taskapi_handler_slot_timeouts", "Requests answered 503: no handler slot within DB_POOL_TIMEOUT")
+SLOT_TIMEOUTS = Counter(
+    "taskapi_handler_slot_timeouts", "Requests answered 503: no handler slot within DB_POOL_TIMEOUT"
+)
 POOL_CHECKED_OUT = Gauge(
-    "taskapi_db_pool_checked_out", "Database connections in use (of DB_POOL_SIZE + DB_MAX_OVERFLOW per worker)",
+    "taskapi_db_pool_checked_out",
+    "Database connections in use (of DB_POOL_SIZE + DB_MAX_OVERFLOW per worker)",
     multiprocess_mode="livesum",
 )
 POOL_OVERFLOW = Gauge(
-    "taskapi_db_pool_overflow", "Connections in use beyond DB_POOL_SIZE (from DB_MAX_OVERFLOW)",
+    "taskapi_db_pool_overflow",
+    "Connections in use beyond DB_POOL_SIZE (from DB_MAX_OVERFLOW)",
     multiprocess_mode="livesum",
 )
 JWKS_FETCHES = Counter("taskapi_jwks_fetches", "Fetches of Better Auth's key set, by outcome", ["outcome"])

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
-from limits.storage import storage_from_string
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from handlers.core import metrics
@@ -77,7 +76,9 @@ class RateLimits:
             metrics.RATE_LIMIT_STORAGE_ERRORS.inc()
             log.warning(
                 "rate-limit storage %s failed (%s); requests pass unlimited for %.0f s",
-                redact_url(self._url), type(exc).__name__, RETRY_SECONDS,
+                redact_url(self._url),
+                type(exc).__name__,
+                RETRY_SECONDS,
             )
             return None
         reset = max(0, math.ceil(stats.reset_time - time.time()))
@@ -86,9 +87,9 @@ class RateLimits:
     def _make_limiter(self) -> SlidingWindowCounterRateLimiter:
         storage: Storage
         if self._url.startswith("memory"):
-            storage = storage_from_string("async+memory://")
+            storage = MemoryStorage()
         else:  # redis-py's asyncio client, bounded so a stalled Redis costs a request at most this long
-            storage = storage_from_string(
+            storage = RedisStorage(
                 f"async+{self._url}",
                 implementation="redispy",
                 key_prefix="taskapi",

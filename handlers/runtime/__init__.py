@@ -22,6 +22,11 @@ handler's signature check cached):
   Starlette's `register_url_convertor` (process-global) and `Router.redirect_slashes`;
   `ConnexionMiddleware.default_middlewares`.
 
+`request_scope.py` (what the metrics and rate-limit middleware read off the scope):
+- the routing middleware's `scope.copy()` sharing the outer scope's `extensions` dict, and its
+  `extensions["connexion_routing"]["operation_id"]`; the security middleware's
+  `extensions["connexion_context"]["user"]` (the token's `sub`).
+
 `serving.py` (uvicorn's httptools protocol with a head bound, problem+json refusals, draining shutdown):
 - `HttpToolsProtocol.data_received`, `.on_message_begin`, `.on_headers_complete`, `.on_response_complete`,
   `.send_400_response(msg)`, `.shutdown()` and its attributes `cycle` (`response_complete`, `keep_alive`),

@@ -59,9 +59,11 @@ def test_two_workers_report_the_traffic_of_both_exactly(database_url: str, tmp_p
             assert samples['taskapi_requests_total{operation="listTasks",status="4xx"}'] == 3
             assert samples.get('taskapi_requests_total{operation="getHealth",status="2xx"}', 0) == health
             assert samples['taskapi_request_duration_seconds_count{operation="createTask",status="2xx"}'] == 6
-            assert samples['taskapi_token_cache_lookups_total{result="hit"}'] + samples[
-                'taskapi_token_cache_lookups_total{result="miss"}'
-            ] == 6 + 4 + 3
+            assert (
+                samples['taskapi_token_cache_lookups_total{result="hit"}']
+                + samples['taskapi_token_cache_lookups_total{result="miss"}']
+                == 6 + 4 + 3
+            )
         # Live gauges: a worker decrements them just after its response went out, so allow it a moment.
         deadline = time.monotonic() + 5
         while (gauges := scrape(server))["taskapi_requests_in_flight"] and time.monotonic() < deadline:

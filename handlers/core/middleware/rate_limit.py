@@ -54,7 +54,8 @@ class FailedTokenLimitMiddleware:
                 verdict = await self.limits.charge(self.limits.read, "address", address)
                 if verdict is not None and not verdict.allowed:
                     metrics.RATE_LIMITED.labels("failed_token").inc()
-                    raise TooManyRequests("Too many requests with a bad token from this address", verdict.headers())
+                    detail = "Too many requests with a bad token from this address"
+                    raise TooManyRequests(detail, verdict.headers()) from None
             raise
 
 
