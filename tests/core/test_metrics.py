@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.runtime.test_serving import worker_pids
@@ -98,3 +99,17 @@ def test_metrics_need_no_token_and_are_never_cached(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["cache-control"] == "no-store"
     assert "taskapi_requests_total" in response.text
+
+
+def test_metrics_settings() -> None:
+    from handlers.core.config import ConfigError, load_settings
+    from tests.support.helpers import SECRET
+
+    base = {"BETTER_AUTH_SECRET": SECRET}
+    default = load_settings(base, dotenv=None)
+    assert (default.metrics_enabled, default.metrics_port) == (True, None)
+    moved = load_settings({**base, "METRICS_PORT": "9102", "METRICS_ENABLED": "false"}, dotenv=None)
+    assert (moved.metrics_enabled, moved.metrics_port) == (False, 9102)
+    for bad in ("70000", "nine"):
+        with pytest.raises(ConfigError, match="METRICS_PORT"):
+            load_settings({**base, "METRICS_PORT": bad}, dotenv=None)
