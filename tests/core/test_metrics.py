@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from handlers.core.config import ConfigError, load_settings
 from tests.runtime.test_serving import worker_pids
-from tests.support.helpers import auth
+from tests.support.helpers import SECRET, auth
 from tests.support.live import LiveServer, free_port, live_server
 
 
@@ -102,9 +103,6 @@ def test_metrics_need_no_token_and_are_never_cached(client: TestClient) -> None:
 
 
 def test_metrics_settings() -> None:
-    from handlers.core.config import ConfigError, load_settings
-    from tests.support.helpers import SECRET
-
     base = {"BETTER_AUTH_SECRET": SECRET}
     default = load_settings(base, dotenv=None)
     assert (default.metrics_enabled, default.metrics_port) == (True, None)
