@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from handlers.app import create_app
 from handlers.core import metrics, rate_limits
 from handlers.core.config import Settings
+from tests.runtime.test_serving import worker_pids
 from tests.support.helpers import auth
 from tests.support.live import live_server
 from tests.support.redis_server import RedisServer, redis_server
@@ -37,6 +38,18 @@ def test_two_server_processes_share_one_limit_through_redis(database_url: str, t
             for server in (first, second)
         )
     assert statuses == {201: 10, 429: 6}  # each process alone would have allowed 8
+
+
+def test_two_workers_of_one_server_share_one_limit_through_redis(database_url: str, tmp_path: Path) -> None:
+    user = f"workers-{uuid.uuid4().hex[:8]}"
+    env = {"RATE_LIMIT_WRITE": "10/minute", "TMPDIR": str(tmp_path)}
+    with redis_server() as redis, live_server(database_url, tmp_path, 2, RATE_LIMIT_STORAGE=redis.url, **env) as server:
+        deadline = time.monotonic() + 20
+        while len(worker_pids(server)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(worker_pids(server)) == 2
+        statuses = Counter(server.request("POST", f"/api/{user}/tasks", {"title": "t"}, user)[0] for _ in range(16))
+    assert statuses == {201: 10, 429: 6}  # however the connections were spread over the workers
 
 
 def test_without_redis_each_process_counts_alone(database_url: str, tmp_path: Path) -> None:
