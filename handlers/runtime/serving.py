@@ -151,6 +151,7 @@ def metrics_for(settings: Settings, workers: int) -> Iterator[None]:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # before any worker imports prometheus_client
     try:
         if settings.metrics_enabled and settings.metrics_port is not None:
+            # Imported only now: prometheus-client picks its (multiprocess or not) values when first imported.
             from prometheus_client import start_http_server
 
             from handlers.core.metrics import registry

@@ -76,9 +76,10 @@ def test_two_workers_report_the_traffic_of_both_exactly(database_url: str, tmp_p
     assert not directory.exists()  # removed when the server exited
 
 
-def test_metrics_port_moves_them_off_the_api_port(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metrics_port_moves_them_off_the_api_port(database_url: str, tmp_path: Path, workers: int) -> None:
     port = free_port()
-    with live_server(database_url, tmp_path, METRICS_PORT=str(port)) as server:
+    with live_server(database_url, tmp_path, workers, METRICS_PORT=str(port)) as server:
         assert server.request("GET", "/api/health")[0] == 200
         status, headers, _ = server.request("GET", "/metrics")
         assert status == 404
