@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # the shell's own $USER (root, say) would win over it.
 SUB ?= $(if $(filter command line,$(origin USER)),$(USER),alice)
 
-.PHONY: run test token lint lint-spec client-check client-live browser-check contract fuzz interop migrate bench clean
+.PHONY: run test test-pgbouncer token lint lint-spec client-check client-live browser-check contract fuzz interop migrate bench clean
 
 # `make run` needs only the runtime (~150 MB); the test and lint tools (~150 MB more) come with the
 # targets that use them.
@@ -38,6 +38,14 @@ token: $(BIN)/.runtime-installed .env
 # The suite runs on SQLite, and also on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# The PostgreSQL tests of writes, counts, concurrency, faults and serving again, through a real PgBouncer in
+# transaction mode (Debian's pgbouncer, started by the fixture on a free port) in front of TEST_DATABASE_URL.
+PGBOUNCER_TESTS := tests/test_tasks.py tests/test_list.py tests/test_concurrency.py tests/test_faults.py \
+	tests/models/test_counts.py tests/models/test_db.py tests/runtime/test_serving.py
+test-pgbouncer: $(BIN)/.installed
+	test -n "$(TEST_DATABASE_URL)" || { echo "set TEST_DATABASE_URL to an empty PostgreSQL database"; exit 2; }
+	TEST_PGBOUNCER=1 TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest $(PGBOUNCER_TESTS)
 
 # Load test on a fresh PostgreSQL database (127.0.0.1:5432, user postgres); results in .bench/. ~5 minutes.
 $(BIN)/.bench-installed: $(BIN)/.installed

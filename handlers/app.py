@@ -17,16 +17,19 @@ from connexion.options import SwaggerUIOptions
 from sqlalchemy import Engine
 
 from handlers.auth import verifier_for
-from handlers.core import housekeeping
+from handlers.core import housekeeping, metrics
 from handlers.core.config import Settings, load_settings
 from handlers.core.context import AppContext
 from handlers.core.logs import configure_logging
 from handlers.core.middleware.body_limit import RequestBodyMiddleware
 from handlers.core.middleware.docs import SpecDocumentMiddleware
+from handlers.core.middleware.rate_limit import FailedTokenLimitMiddleware, RateLimitMiddleware
 from handlers.core.middleware.request_context import RequestContextMiddleware
 from handlers.core.middleware.request_head import RequestHeadMiddleware
+from handlers.core.middleware.request_metrics import RequestMetricsMiddleware
 from handlers.core.middleware.security_headers import SecurityHeadersMiddleware
 from handlers.core.problems import AllowedMethods, make_error_handlers
+from handlers.core.rate_limits import RateLimits
 from handlers.core.resolver import TaggedResolver
 from handlers.core.urls import BASE_PATH
 from handlers.runtime.cors import ProblemCORSMiddleware
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         chores.cancel()
         context.verifier.close()  # a JWKS fetch still in flight
         context.engine.dispose()  # close pooled connections on shutdown
+        metrics.process_ended()
 
     spec = load_spec()
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=connexion_middlewares(), security_map=SECURITY_MAP)
@@ -93,6 +97,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         validator_map=validator_map(),
         swagger_ui_options=SWAGGER_UI,
     )
+    if settings.metrics_enabled:  # first, so outermost: every response is counted, CORS preflights too
+        metrics.watch_pool(context.engine)
+        serve_metrics = settings.metrics_port is None  # else the server exposes them on their own port
+        app.add_middleware(
+            RequestMetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, serve_metrics=serve_metrics
+        )
     # Outermost first (Connexion inserts each before the marker): a preflight the CORS middleware answers
     # itself still gets the request id and the security headers.
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, context=context)
@@ -106,6 +116,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         allow_headers=["*"],  # echo what the browser asks for (tracing headers included); origins stay listed
         expose_headers=EXPOSED_HEADERS,
     )
+    limits = RateLimits(settings)
+    if limits.read or limits.write:
+        app.add_middleware(FailedTokenLimitMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, limits=limits)
+        # After the token and user checks (401/403 come first), before the body is read.
+        app.add_middleware(RateLimitMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, limits=limits)
     spec_yaml = SPEC_FILE.read_bytes()
     app.add_middleware(
         SpecDocumentMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, spec=_parsed_spec(), spec_yaml=spec_yaml

@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from models import waits
+from models import pooler, waits
 from models.stamps import sqlite_next_stamp
 
 # The client-side bound on one database wait exceeds the server-side statement timeout by this much, so
@@ -71,8 +71,9 @@ def make_engine(
             connect_timeout, None if statement_timeout is None else statement_timeout + IO_TIMEOUT_MARGIN
         ),
     }
+    own_options = make_url(url).query.get("options")
     if statement_timeout is not None:
-        connect_args["options"] = with_statement_timeout(make_url(url).query.get("options"), statement_timeout)
+        connect_args["options"] = with_statement_timeout(own_options, statement_timeout)
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -83,6 +84,10 @@ def make_engine(
         **isolation,
     )
     ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    if statement_timeout is not None:  # PgBouncer may refuse `options`, or drop them: models/pooler.py
+        given = " ".join([own_options] if isinstance(own_options, str) else own_options or ()) or None
+        pooler.tolerate_refused_options(engine, given, statement_timeout)
+        pooler.check_statement_timeout(engine, statement_timeout)
     return engine
 
 

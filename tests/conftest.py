@@ -1,4 +1,6 @@
-"""Fixtures: every test runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
+"""Fixtures: every test runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set. With
+TEST_PGBOUNCER=1 as well, the tests run only on that PostgreSQL reached through a real PgBouncer in
+transaction mode (tests/support/pgbouncer.py): `.ci/run` does so for writes, counts, concurrency and faults.
 
 Each backend's database is migrated once per session with Alembic (the only way the schema is made);
 each test gets a fresh app, with response validation on, over emptied tables.
@@ -6,6 +8,7 @@ each test gets a fresh app, with response validation on, over emptied tables.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -16,22 +19,24 @@ from starlette.testclient import TestClient
 from handlers.app import create_app
 from handlers.core.config import Settings
 from models.db import make_engine
-from tests.support.databases import PG_URL, alembic_config
+from tests.support.databases import PG_URL, THROUGH_PGBOUNCER, alembic_config
 from tests.support.helpers import SECRET
 from tests.support.jwks_server import JwksServer
+from tests.support.pgbouncer import pgbouncer
 
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BACKENDS = ["pgbouncer"] if THROUGH_PGBOUNCER else ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tasks.db'}"
-    else:
-        url = PG_URL
-        command.downgrade(alembic_config(url), "base")  # start from nothing, whatever ran before
-    command.upgrade(alembic_config(url), "head")
-    return url
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tasks.db'}"
+        else:
+            url = PG_URL if request.param == "postgresql" else stack.enter_context(pgbouncer(PG_URL)).url
+            command.downgrade(alembic_config(url), "base")  # start from nothing, whatever ran before
+        command.upgrade(alembic_config(url), "head")
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from handlers.auth.jwks_document import KEY_TYPES, JwksError, PublicKey, parse_jwks
+from handlers.core import metrics
 from handlers.core.config import redact_url
 from handlers.core.problems import ServiceUnavailable
 
@@ -95,10 +96,12 @@ class JwksKeys:
                 keys = parse_jwks(await self._download())
         except Exception as exc:  # whatever went wrong, the key set is unavailable; the token is not bad
             self._failed = True
+            metrics.JWKS_FETCHES.labels("failed").inc()
             reason = str(exc) if isinstance(exc, JwksError) else type(exc).__name__
             log.warning("JWKS fetch from %s failed: %s", redact_url(self.url), reason)
             return
         self._keys, self._fetched_at, self._failed = keys, self._clock(), False
+        metrics.JWKS_FETCHES.labels("ok").inc()
         log.info("JWKS fetched from %s: %d signing keys", redact_url(self.url), len(keys))
 
     async def _download(self) -> bytes:

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import jwt
 
 from handlers.auth.verifier import LEEWAY_SECONDS, Claims, TokenVerifier
+from handlers.core import metrics
 
 MAX_TOKENS = 4096  # per worker process; a few MB at most
 
@@ -48,8 +49,10 @@ class CachingTokenVerifier(TokenVerifier):
         hit = self._verified.get(token)
         if hit is not None:
             if self._clock() < hit.deadline and self._still_has(hit):
+                metrics.TOKEN_CACHE.labels("hit").inc()
                 return dict(hit.claims)  # a copy: no handler can change what later requests see
             del self._verified[token]  # verify again, which refuses it with the usual reason
+        metrics.TOKEN_CACHE.labels("miss").inc()
         claims = await super().verify(token)
         header = jwt.get_unverified_header(token)  # it parsed and verified a moment ago
         key_id = header.get("kid") if isinstance(header.get("kid"), str) else None

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from limits import parse as parse_rate_limit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -19,6 +20,8 @@ LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # The database URLs the engine can serve (models/db.py): SQLite, and PostgreSQL through psycopg2.
 DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg2")
+# Where the rate-limit counters live: this process's memory, or a Redis every worker and replica shares.
+RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss")
 
 
 class ConfigError(Exception):
@@ -59,6 +62,12 @@ class Settings:
     http_max_connections: int = 1000
     # Checking every response against the spec costs ~60 % CPU: on in tests and CI, off in production.
     validate_responses: bool = False
+    # Per-user limits in the `limits` notation ("600/minute"); "" turns one off. See docs/operations.md.
+    rate_limit_read: str = "1200/minute"
+    rate_limit_write: str = "300/minute"
+    rate_limit_storage: str = "memory://"
+    metrics_enabled: bool = True
+    metrics_port: int | None = None  # None: GET /metrics on the API's own port
     require_if_match: bool = False  # when true, a task or tag write without If-Match is a 428
     idempotency_ttl_hours: float = 24.0
     tombstone_days: float = 30.0
@@ -116,6 +125,16 @@ class Settings:
                 raise ConfigError(f"{name} must be a positive number of seconds")
         if self.http_max_connections < 1:
             raise ConfigError("HTTP_MAX_CONNECTIONS must be at least 1")
+        for name, limit in (("RATE_LIMIT_READ", self.rate_limit_read), ("RATE_LIMIT_WRITE", self.rate_limit_write)):
+            try:
+                if limit and (";" in limit or parse_rate_limit(limit).amount < 1):  # one limit per setting
+                    raise ValueError(limit)
+            except ValueError:
+                raise ConfigError(f"{name} must be like 600/minute (or 0 to turn it off), got {limit!r}") from None
+        if urlsplit(self.rate_limit_storage).scheme not in RATE_LIMIT_SCHEMES:
+            raise ConfigError("RATE_LIMIT_STORAGE must be memory:// or redis://host:port/n")
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise ConfigError("METRICS_PORT must be between 1 and 65535")
         # SQLAlchemy reads pool_size=0 as "no limit", but it is also how many handlers run at once.
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ConfigError("DB_POOL_SIZE must be at least 1 and DB_MAX_OVERFLOW at least 0")
@@ -213,6 +232,16 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         except ValueError:
             raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
+    def flag(name: str, *, default: bool) -> bool:
+        raw = get(name)
+        return default if raw is None else raw.lower() in ("1", "true", "yes")
+
+    def rate_limit(name: str, default: str) -> str:
+        raw = values.get(name)  # set but empty turns the limit off, as "0" does
+        if raw is None:
+            return default
+        return "" if raw.strip() in ("", "0") else raw.strip()
+
     origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "http://localhost:3000").split(",") if o.strip())
     return Settings(
         better_auth_secret=values.get("BETTER_AUTH_SECRET", ""),
@@ -236,11 +265,16 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         db_connect_timeout=int(number("DB_CONNECT_TIMEOUT", Settings.db_connect_timeout)),
         db_statement_timeout=number("DB_STATEMENT_TIMEOUT", Settings.db_statement_timeout, float),
         shutdown_timeout=int(number("SHUTDOWN_TIMEOUT", Settings.shutdown_timeout)),
+        validate_responses=flag("VALIDATE_RESPONSES", default=False),
+        rate_limit_read=rate_limit("RATE_LIMIT_READ", Settings.rate_limit_read),
+        rate_limit_write=rate_limit("RATE_LIMIT_WRITE", Settings.rate_limit_write),
+        rate_limit_storage=get("RATE_LIMIT_STORAGE") or Settings.rate_limit_storage,
+        metrics_enabled=flag("METRICS_ENABLED", default=True),
+        metrics_port=int(number("METRICS_PORT", 0)) or None,
         http_idle_timeout=number("HTTP_IDLE_TIMEOUT", Settings.http_idle_timeout, float),
         http_head_timeout=number("HTTP_HEAD_TIMEOUT", Settings.http_head_timeout, float),
         http_body_timeout=number("HTTP_BODY_TIMEOUT", Settings.http_body_timeout, float),
         http_max_connections=int(number("HTTP_MAX_CONNECTIONS", Settings.http_max_connections)),
-        validate_responses=(get("VALIDATE_RESPONSES") or "false").lower() in ("1", "true", "yes"),
         require_if_match=(get("REQUIRE_IF_MATCH") or "false").lower() in ("1", "true", "yes"),
         idempotency_ttl_hours=number("IDEMPOTENCY_TTL_HOURS", Settings.idempotency_ttl_hours, float),
         tombstone_days=number("TOMBSTONE_DAYS", Settings.tombstone_days, float),

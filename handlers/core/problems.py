@@ -99,6 +99,15 @@ class UnsupportedMediaType(Problem):
     status_code, title_text = 415, "Unsupported Media Type"
 
 
+class TooManyRequests(Problem):
+    """429 with the RateLimit-* headers and Retry-After of the limit that was exceeded."""
+
+    status_code, title_text = 429, "Too Many Requests"
+
+    def __init__(self, detail: str, headers: dict[str, str]) -> None:
+        ProblemException.__init__(self, status=self.status_code, title=self.title_text, detail=detail, headers=headers)
+
+
 class ServiceUnavailable(Problem):
     status_code, title_text = 503, "Service Unavailable"
 

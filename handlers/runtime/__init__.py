@@ -26,6 +26,11 @@ handler's signature check cached):
   Starlette's `register_url_convertor` (process-global) and `Router.redirect_slashes`;
   `ConnexionMiddleware.default_middlewares`.
 
+`request_scope.py` (what the metrics and rate-limit middleware read off the scope):
+- the routing middleware's `scope.copy()` sharing the outer scope's `extensions` dict, and its
+  `extensions["connexion_routing"]["operation_id"]`; the security middleware's
+  `extensions["connexion_context"]["user"]` (the token's `sub`).
+
 `cors.py` (a refused CORS preflight answered as problem+json):
 - `starlette.middleware.cors.CORSMiddleware.preflight_response(request_headers)` returning its refusal as
   a 400 whose body is `Disallowed CORS <origin, method, headers...>`.

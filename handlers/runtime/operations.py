@@ -21,6 +21,7 @@ from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.security import BearerSecurityHandler
 
+from handlers.core import metrics
 from handlers.core.problems import ServiceUnavailable
 
 
@@ -38,10 +39,13 @@ class HandlerSlots:
     async def hold(self) -> AsyncIterator[None]:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._size)
+        if self._limiter.available_tokens < 1:
+            metrics.SLOT_WAITS.inc()
         try:
             with anyio.fail_after(self._timeout):
                 await self._limiter.acquire()
         except TimeoutError:
+            metrics.SLOT_TIMEOUTS.inc()
             raise ServiceUnavailable("The service is busy; try again shortly") from None
         try:
             yield

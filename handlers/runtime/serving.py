@@ -8,7 +8,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -70,8 +73,37 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
     )
 
 
+@contextlib.contextmanager
+def metrics_for(settings: Settings, workers: int) -> Iterator[None]:
+    """With several workers, prometheus-client's multiprocess mode in a fresh directory (an operator's own
+    PROMETHEUS_MULTIPROC_DIR is used as it is), removed when the server exits; with METRICS_PORT, the
+    metrics served on that port from this process (which, with workers, reads their files)."""
+    made = None
+    if settings.metrics_enabled and workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made = tempfile.mkdtemp(prefix="taskapi-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # before any worker imports prometheus_client
+    try:
+        if settings.metrics_enabled and settings.metrics_port is not None:
+            # Imported only now: prometheus-client picks its (multiprocess or not) values when first imported.
+            from prometheus_client import start_http_server
+
+            from handlers.core.metrics import registry
+
+            start_http_server(settings.metrics_port, addr=settings.host, registry=registry())
+        yield
+    finally:
+        if made is not None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(made, ignore_errors=True)
+
+
 def serve(settings: Settings, workers: int) -> int:
     """Serve until SIGTERM/SIGINT; the exit status (3, as uvicorn's, when the app failed to start)."""
+    with metrics_for(settings, workers):
+        return serve_app(settings, workers)
+
+
+def serve_app(settings: Settings, workers: int) -> int:
     config = ServingConfig(
         "handlers.app:create_app",
         factory=True,

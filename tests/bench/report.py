@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests.bench.overhead import table as overhead_table
 from tests.bench.seed import GROWTH_SIZES
 
 Result = dict[str, float]
@@ -35,6 +36,7 @@ def write(
     growth: dict[str, Result],
     pg: dict[str, float],
     pool: dict[str, int],
+    overhead: dict[str, Any],
     **run: Any,
 ) -> None:
     data = {
@@ -45,6 +47,7 @@ def write(
         "growth": growth,
         "pgbench_tps": pg,
         "pool": pool,
+        "overhead": overhead,
     }
     (folder / "results.json").write_text(json.dumps(data, indent=2))
     (folder / "summary.md").write_text(summary(data))
@@ -78,6 +81,9 @@ def summary(data: dict[str, Any]) -> str:
         f"Pool: {p['workers']} workers x pool_size {p['pool_size']}; "
         f"PostgreSQL sessions opened during the load: {p['sessions_opened']}"
     )
+    if data.get("overhead"):
+        out += ["", "Cost of metrics and rate limiting (tests/bench/overhead.py; target: < 5 % CPU per request):", ""]
+        out.append(overhead_table(data["overhead"]))
     return "\n".join(out) + "\n"
 
 

@@ -20,7 +20,7 @@ import jwt
 import orjson
 import psycopg2
 
-from tests.bench import load, report, seed, statements
+from tests.bench import load, overhead, report, seed, statements
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -114,6 +114,10 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
         **{"DATABASE_URL": url, "BETTER_AUTH_SECRET": secret, "HOST": "127.0.0.1", "PORT": str(args.port)},
         **{"LOG_LEVEL": "WARNING", "LOG_FORMAT": "json", "VALIDATE_RESPONSES": "false"},
         "DB_POOL_SIZE": str(POOL_SIZE),
+        # Production defaults (metrics on, memory:// limits) but a limit no run reaches: 100 users at ~1000
+        # req/s would pass the default 300 writes/minute. The cost of both is measured apart (overhead.py).
+        "RATE_LIMIT_READ": overhead.NEVER_REACHED,
+        "RATE_LIMIT_WRITE": overhead.NEVER_REACHED,
     }
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], env=env, cwd=ROOT, check=True)
     t0 = time.monotonic()
@@ -149,6 +153,7 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
         opened = sessions(cur, database) - opened_before
     finally:
         server.stop()
+    costs = overhead.measure(env, files["get"], args.port, folder, connections=args.connections, seconds=args.seconds)
     floor_argv = [sys.executable, "-m", "uvicorn", "tests.bench.floor:create_app", "--factory"]
     floor_argv += ["--workers", str(WORKERS), "--port", str(args.port + 1), "--log-level", "warning"]
     floor_argv += ["--no-server-header", "--no-proxy-headers"]
@@ -170,7 +175,7 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     cur.close()
     conn.close()
     pool = {"workers": WORKERS, "pool_size": POOL_SIZE, "sessions_opened": opened}
-    report.write(folder, results, growth, pg, pool, connections=args.connections, seconds=args.seconds)
+    report.write(folder, results, growth, pg, pool, costs, connections=args.connections, seconds=args.seconds)
     print(f"results in {folder}")
     return 0
 

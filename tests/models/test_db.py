@@ -15,7 +15,11 @@ from handlers.app import create_app
 from handlers.core.config import Settings
 from models import db
 from models.db import make_engine, with_statement_timeout
+from tests.support.databases import THROUGH_PGBOUNCER
 from tests.support.helpers import SECRET, assert_problem, auth
+
+# PgBouncer takes `options` away (tests/models/test_pgbouncer.py), and its server connections are not the client's.
+direct_only = pytest.mark.skipif(THROUGH_PGBOUNCER, reason="about a direct PostgreSQL connection")
 
 
 @pytest.fixture
@@ -54,6 +58,7 @@ def test_an_exhausted_pool_is_a_quick_503(postgres_url: str, engine: Engine, cap
         assert client.get("/api/alice/tasks", headers=auth()).status_code == 200  # free again, fine again
 
 
+@direct_only
 def test_statement_timeout_is_set_on_every_connection(postgres_url: str) -> None:
     engine = make_engine(postgres_url, statement_timeout=1.5)
     try:
@@ -84,6 +89,7 @@ def test_statement_timeout_keeps_the_urls_own_options() -> None:
 
 
 @pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
+@direct_only
 def test_a_connection_closed_while_idle_is_replaced_before_use(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch, idle_seconds: float
 ) -> None:

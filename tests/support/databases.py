@@ -18,6 +18,8 @@ from models.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# TEST_PGBOUNCER=1: the PostgreSQL tests reach PG_URL's server through a real PgBouncer (tests/conftest.py).
+THROUGH_PGBOUNCER = bool(PG_URL) and os.environ.get("TEST_PGBOUNCER", "") not in ("", "0")
 
 
 def alembic_config(url: str) -> Config:
