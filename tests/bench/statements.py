@@ -5,6 +5,8 @@ The user (and task id) vary per transaction through pgbench variables, as the HT
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import create_engine
 
 from models import listing, queries
@@ -26,8 +28,10 @@ def pgbench_scripts(url: str) -> dict[str, str]:
     by_user = "'bench-' || :n"
     scripts = {}
     for name, status, keys in (("list_default", "all", ["-created"]), ("list_filtered", "pending", ["due_date"])):
-        stmt = listing.list_statement(status, False, False, tuple(keys), "postgresql")
-        sql = compiled(stmt.params(listing.list_params(PLACEHOLDER_USER, None, None, 100, 0)), url)
+        filters = listing.Filters(status=status)
+        stmt = listing.list_statement(listing.shape_of(filters, []), tuple(keys), "postgresql")
+        values = {**listing.params(PLACEHOLDER_USER, filters, [], datetime.now(UTC)), "limit": 100, "offset": 0}
+        sql = compiled(stmt.params(values), url)
         scripts[name] = each_user + sql.replace(user, by_user).replace("\n", " ") + ";\n"
     # Seeded ids are contiguous per user (seed.py), so task :id belongs to user (id - 1) / 50 + 1.
     get = compiled(queries.GET_TASK.params(task_id=PLACEHOLDER_ID, owner_id=PLACEHOLDER_USER), url)
