@@ -176,4 +176,7 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
 
     def stop_waiting(self) -> None:
         if self.cycle is None and not self.transport.is_closing():
+            self.logger.warning(
+                "Shutdown: no request within %s s of it; connection closed.", FIRST_REQUEST_GRACE_SECONDS
+            )
             super().shutdown()

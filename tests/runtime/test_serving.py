@@ -73,7 +73,7 @@ def test_sigterm_finishes_in_flight_writes_and_loses_none(
             thread.join(10)
         log = server.log()
     assert outcomes["201"] > 0
-    assert set(outcomes) <= {"201", "refused"}, outcomes
+    assert set(outcomes) <= {"201", "refused"}, (outcomes, [line for line in log.splitlines() if "WARNING" in line])
     assert acknowledged <= stored_ids(direct, user)  # every acknowledged write is stored
     assert stopped_after < 10
     assert "Shutting down" in log
