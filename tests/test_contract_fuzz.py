@@ -92,9 +92,14 @@ def test_sequences_along_links_keep_the_contract(app: Any, engine: Engine) -> No
         def setup(self) -> None:
             # Each scenario starts from no tasks: Hypothesis replays a scenario to shrink it and requires
             # the same draws, which the responses (and so the links followed) decide.
+            # Ids restart too: they are in the responses, so they decide the draws as well.
             with engine.begin() as conn:
-                conn.execute(text("DELETE FROM tasks"))
-                conn.execute(text("DELETE FROM tags"))
+                for table in ("idempotency_keys", "tasks", "tags", "tombstones"):  # deletes write tombstones
+                    conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constant names)
+                if engine.dialect.name == "sqlite":
+                    conn.execute(text("DELETE FROM sqlite_sequence WHERE name IN ('tasks', 'tags')"))
+                else:
+                    conn.execute(text("ALTER SEQUENCE tasks_id_seq RESTART; ALTER SEQUENCE tags_id_seq RESTART"))
 
         def before_call(self, case: Case) -> None:
             respect_prose_constraints(case, token)
