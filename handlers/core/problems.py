@@ -104,9 +104,6 @@ class TooManyRequests(Problem):
 
     status_code, title_text = 429, "Too Many Requests"
 
-    def __init__(self, detail: str, headers: dict[str, str]) -> None:
-        ProblemException.__init__(self, status=self.status_code, title=self.title_text, detail=detail, headers=headers)
-
 
 class ServiceUnavailable(Problem):
     status_code, title_text = 503, "Service Unavailable"
