@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Integer, Select, String, and_, bindparam, exists, func, or_, select
 
 from models.queries import PUBLIC_COLUMNS, Row, tasks
-from models.tags import ids_by_names, task_tags
+from models.tags import ids_by_names, tags, task_tags
 from models.user import User
 
 users = User.__table__  # type: ignore[attr-defined]
@@ -163,6 +163,14 @@ def list_tasks(
 
 
 USER_COUNTS = select(users.c.task_count, users.c.completed_count).where(users.c.id == bindparam("user_id"))
+# `?tag_ids=7` alone: the tag's rows in task_tags are the count (only its owner's tasks carry it; the join
+# keeps another user's tag at 0). An index-only scan of ix_task_tags_tag_task instead of a COUNT over the
+# user's tasks: in `make bench`, the 100,000-task user's tag-filtered page was 253 ms p50 with that COUNT.
+ONE_TAG_COUNT = (
+    select(func.count())
+    .select_from(task_tags.join(tags, tags.c.id == task_tags.c.tag_id))
+    .where(task_tags.c.tag_id == bindparam("tag_id"), tags.c.user_id == bindparam("user_id"))
+)
 
 
 def count_tasks(conn: Connection, user_id: str, filters: Filters, now: datetime) -> int:
@@ -175,6 +183,8 @@ def count_tasks(conn: Connection, user_id: str, filters: Filters, now: datetime)
     tag_ids = tag_ids_for(conn, user_id, filters)
     if tag_ids is None:
         return 0
+    if len(tag_ids) == 1 and filters.status == "all" and replace(filters, tag_ids=(), tag_keys=()).counted_by_user_row:
+        return int(conn.execute(ONE_TAG_COUNT, {"tag_id": tag_ids[0], "user_id": user_id}).scalar_one())
     return int(
         conn.execute(count_statement(shape_of(filters, tag_ids)), params(user_id, filters, tag_ids, now)).scalar_one()
     )

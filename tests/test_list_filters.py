@@ -87,3 +87,21 @@ def test_links_keep_the_filters_given_and_the_defaults(client: TestClient, board
     )
     following = client.get(response.headers["Link"].split(">")[0][1:], headers=auth())
     assert [t["title"] for t in following.json()] == ["remind-later"]
+
+
+@pytest.mark.parametrize(
+    ("query", "total"),
+    [("tag_ids={work}", "2"), ("tag_ids={home}", "2"), ("tag=work", "2"), ("tag_ids={work}&status=pending", "2"),
+     ("tag_ids={work}&overdue=true", "1"), ("tag_ids={work},{home}", "1")],
+)  # fmt: skip
+def test_full_pages_count_the_filtered_set(client: TestClient, board: dict[str, int], query: str, total: str) -> None:
+    response = client.get(f"/api/alice/tasks?{query.format(**board)}&limit=1", headers=auth())
+    assert (response.status_code, response.headers["X-Total-Count"]) == (200, total)
+
+
+def test_another_users_tag_counts_nothing_on_a_full_page(client: TestClient, board: dict[str, int]) -> None:
+    theirs = create_tag(client, "bob", name="secret")["id"]
+    create_task(client, "bob", tag_ids=[theirs])
+    # Past the end (offset 5): an empty page whose total must be counted.
+    response = client.get(f"/api/alice/tasks?tag_ids={theirs}&limit=1&offset=5", headers=auth())
+    assert (response.json(), response.headers["X-Total-Count"]) == ([], "0")
