@@ -34,6 +34,8 @@ const TASK: { [K in keyof Required<Task>]: Check } = {
   reminder_at: nullable(isDateTime),
   recurrence_rule: nullable(isString),
   next_occurrence_id: nullable(isInt),
+  client_id: nullable(isString),
+  version: (v) => Number.isSafeInteger(v) && (v as number) >= 1,
   completed_at: nullable(isDateTime),
   created_at: isDateTime,
   updated_at: isDateTime,
