@@ -62,7 +62,7 @@ def test_another_users_tag_id_is_treated_like_a_missing_one(client: TestClient) 
     for tag_id in (theirs, missing):
         response = client.post("/api/alice/tasks", json={"title": "x", "tag_ids": [tag_id]}, headers=auth())
         details.add(assert_problem(response, 400)["detail"].replace(str(tag_id), "N"))
-    assert details == {"'tag_ids': tag N not found"}
+    assert details == {"tag_ids names tag N, which is not one of your tags"}
     assert client.get("/api/alice/tasks", headers=auth()).json() == []
     mine = create_task(client)
     response = client.put(f"/api/alice/tasks/{mine['id']}", json={"tag_ids": [theirs]}, headers=auth())

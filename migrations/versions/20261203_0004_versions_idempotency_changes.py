@@ -54,14 +54,23 @@ BEGIN
 END $$""",
 ]
 # A tag's task_count is part of its representation: a task taking or dropping the tag is a new version.
+# Statement-level on PostgreSQL (one UPDATE per tag per statement): a row trigger bumping one tag row per
+# task_tags row made INSERT … SELECT of 12,000 rows for one tag exceed the 5 s statement timeout (every
+# version of the tag's row stays in its HOT chain within the transaction; see migration 0002).
 POSTGRESQL += [
     """CREATE FUNCTION tag_tasks_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE tags SET version = version + 1 WHERE id = COALESCE(NEW.tag_id, OLD.tag_id);
+    IF TG_OP = 'INSERT' THEN
+        UPDATE tags SET version = version + 1 WHERE id IN (SELECT tag_id FROM new_rows);
+    ELSE
+        UPDATE tags SET version = version + 1 WHERE id IN (SELECT tag_id FROM old_rows);
+    END IF;
     RETURN NULL;
 END $$""",
-    """CREATE TRIGGER task_tags_changed AFTER INSERT OR DELETE ON task_tags
-    FOR EACH ROW EXECUTE FUNCTION tag_tasks_changed()""",
+    """CREATE TRIGGER task_tags_inserted AFTER INSERT ON task_tags REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tag_tasks_changed()""",
+    """CREATE TRIGGER task_tags_deleted AFTER DELETE ON task_tags REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tag_tasks_changed()""",
 ]
 for _table, _kind in ITEMS.items():
     POSTGRESQL += [
@@ -141,7 +150,8 @@ def downgrade() -> None:
         for table in ITEMS:
             op.execute(f"DROP TRIGGER {table}_change_seq ON {table}")
             op.execute(f"DROP TRIGGER {table}_tombstone ON {table}")
-        op.execute("DROP TRIGGER task_tags_changed ON task_tags")
+        op.execute("DROP TRIGGER task_tags_inserted ON task_tags")
+        op.execute("DROP TRIGGER task_tags_deleted ON task_tags")
         op.execute("DROP FUNCTION tag_tasks_changed()")
         op.execute("DROP FUNCTION record_tombstone()")
         op.execute("DROP FUNCTION assign_change_seq()")
