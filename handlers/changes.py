@@ -14,13 +14,14 @@ from handlers.core.problems import Gone
 from handlers.responses import json_response
 from handlers.task_writes import present
 from models import changes
+from models.db import snapshot
 from models.queries import Row
 
 
 def list_changes(user_id: str, cursor: str | None = None, limit: int = 100) -> Response:
     key = feed_cursors.key_from(current().settings.cursor_secret_material())
     after = feed_cursors.decode(key, user_id, cursor) if cursor else 0
-    with current().engine.connect() as conn:
+    with snapshot(current().engine) as conn:  # one state for every table read, or a change could be skipped
         if after and after < changes.purged_seq(conn, user_id):
             raise Gone("Deletions after this cursor are no longer kept; start again without a cursor")
         found, has_more = changes.changes_after(conn, user_id, after, limit)

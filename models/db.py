@@ -127,12 +127,12 @@ def with_statement_timeout(options: str | tuple[str, ...] | None, seconds: float
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
+def transaction(engine: Engine, begin: str = "BEGIN") -> Iterator[Connection]:
     """One transaction on the app's autocommit engine, by plain BEGIN/COMMIT: switching the connection's
     isolation level instead costs psycopg2 a round trip each way. A failure rolls back; a connection
     that cannot even roll back is dropped, never pooled with a transaction open."""
     with engine.connect() as conn:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(begin)
         try:
             yield conn
         except BaseException:
@@ -143,6 +143,16 @@ def transaction(engine: Engine) -> Iterator[Connection]:
                     conn.invalidate()
             raise
         conn.exec_driver_sql("COMMIT")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """Several reads that must see one state of the database (the change feed's three tables and its
+    tasks' tags): each statement of the autocommit engine would otherwise see a later one. SQLite's
+    deferred transaction keeps the snapshot of its first read (WAL)."""
+    postgres = engine.dialect.name == "postgresql"
+    with transaction(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if postgres else "BEGIN") as conn:
+        yield conn
 
 
 def _sqlite_engine(url: str, isolation: dict[str, str]) -> Engine:
