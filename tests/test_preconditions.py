@@ -138,3 +138,14 @@ def test_require_if_match_makes_a_write_without_it_428(strict_client: TestClient
     task = create_task(strict_client, tag_ids=[tag])  # creates need no If-Match
     assert "If-Match" in assert_problem(write(strict_client, task["id"], tag, how, None), 428)["detail"]
     assert write(strict_client, task["id"], tag, how, '"1"').status_code in (200, 204)
+
+
+@pytest.mark.parametrize(("name", "method"), [("If-Match", "PUT"), ("If-None-Match", "GET")])
+def test_a_non_ascii_condition_is_400(client: TestClient, name: str, method: str) -> None:
+    task = create_task(client)
+    headers: dict[str, Any] = {**auth(), name: b"\xd7\xf8"}  # raw bytes on the wire, not ASCII
+    body = {"title": "x"} if method == "PUT" else None
+    response = client.request(method, f"/api/alice/tasks/{task['id']}", json=body, headers=headers)
+    problem = assert_problem(response, 400)
+    assert problem["errors"] == [{"detail": problem["detail"], "parameter": name}]
+    assert client.get(f"/api/alice/tasks/{task['id']}", headers=auth()).json() == task

@@ -45,7 +45,7 @@ status=0
 SCHEMATHESIS_HOOKS=tests.fuzz.hooks $BIN/schemathesis --config-file tests/fuzz/schemathesis.toml run "$BASE/openapi.json" \
     --url "$BASE" \
     --checks all \
-    --phases examples,coverage,fuzzing,stateful \
+    --phases "${FUZZ_PHASES:-examples,coverage,fuzzing,stateful}" \
     --mode all \
     --max-examples "${FUZZ_MAX_EXAMPLES:-100}" \
     --max-time "${FUZZ_MAX_TIME:-300}" \
