@@ -84,9 +84,14 @@ def ensure_next_occurrence(conn: Connection, user_id: str, task: Row) -> Row:
 
 
 def present(conn: Connection, rows: Sequence[Row]) -> list[Row]:
-    """Rows as the API's Task: public fields, and the tags of every row fetched in one query."""
-    by_task = task_tags.tags_of_tasks(conn, [row["id"] for row in rows])
-    return [{**{k: v for k, v in row.items() if k != "series_start"}, "tags": by_task[row["id"]]} for row in rows]
+    """Rows as the API's Task: public fields and tags. Rows read with their tags (the statements of
+    models.tag_summaries) keep them; the others' are fetched in one query."""
+    missing = [row["id"] for row in rows if "tags" not in row]
+    fetched = task_tags.tags_of_tasks(conn, missing) if missing else {}
+    return [
+        {**{k: v for k, v in row.items() if k != "series_start"}, "tags": row.get("tags") or fetched.get(row["id"], [])}
+        for row in rows
+    ]
 
 
 def present_one(conn: Connection, row: Row) -> Row:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from handlers import idempotency, list_query
+from handlers import idempotency, list_query, single_statement
 from handlers.auth.verifier import Claims
 from handlers.core.context import current
 from handlers.core.problems import NotFound
@@ -17,10 +17,11 @@ from handlers.core.urls import task_url, tasks_url
 from handlers.inputs import claim_text, task_fields
 from handlers.preconditions import etag, is_current, refuse_write, write_versions
 from handlers.responses import empty_response, json_response
-from handlers.task_writes import ensure_next_occurrence, present, present_one, resolve_tags, take_tag_input
+from handlers.task_writes import TagInput, ensure_next_occurrence, present, present_one, resolve_tags, take_tag_input
 from models import listing, queries, task_tags, users
 from models.clock import utc_now
 from models.db import transaction
+from models.queries import Versions
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,15 @@ def page_links(path: str, params: dict[str, Any], offset: int, limit: int, total
 def create_task(user_id: str, body: dict[str, Any], token_info: Claims) -> Response:
     fields = task_fields(body)
     tag_input = take_tag_input(fields)
+    claims = (claim_text(token_info, "email", 320), claim_text(token_info, "name"))
+    if task := single_statement.create(user_id, fields, tag_input, claims):
+        return created(user_id, task)
     with transaction(current().engine) as conn:
         if replay := idempotency.claim(conn, user_id, body):
             return replay
         # A brand-new Better Auth user has no row yet; the task's foreign key needs one. The upsert also
         # locks the user's row, so two creates with one client_id cannot both miss the existing task.
-        users.upsert_user(conn, user_id, claim_text(token_info, "email", 320), claim_text(token_info, "name"))
+        users.upsert_user(conn, user_id, *claims)
         if fields.get("client_id") and (known := queries.get_by_client_id(conn, user_id, fields["client_id"])):
             response = task_response(present_one(conn, known), 200, {"Location": task_url(user_id, known["id"])})
             idempotency.remember(conn, response)
@@ -69,11 +73,16 @@ def create_task(user_id: str, body: dict[str, Any], token_info: Claims) -> Respo
         task = queries.insert_task(conn, user_id, fields)
         if tag_ids:
             task_tags.attach(conn, user_id, task["id"], tag_ids)
-        task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
-        response = task_response(task, 201, {"Location": task_url(user_id, task["id"])})
+            del task["tags"]  # read again below
+        response = created(user_id, present_one(conn, ensure_next_occurrence(conn, user_id, task)))
         idempotency.remember(conn, response)
-    log.info("task created", extra={"user_id": user_id, "task_id": task["id"]})
+    current().known_users.add(user_id, claims)  # committed: its row is written
     return response
+
+
+def created(user_id: str, task: dict[str, Any]) -> Response:
+    log.info("task created", extra={"user_id": user_id, "task_id": task["id"]})
+    return task_response(task, 201, {"Location": task_url(user_id, task["id"])})
 
 
 def get_task(user_id: str, id_: int) -> Response:
@@ -88,16 +97,24 @@ def update_task(user_id: str, id_: int, body: dict[str, Any]) -> Response:
     """PUT and PATCH (a JSON merge patch means the same here): the fields sent change."""
     fields, versions = task_fields(body), write_versions()
     tag_input = take_tag_input(fields)
+    task = None if tag_input else single_statement.update(user_id, id_, fields, versions)
+    task = task or update_in_transaction(user_id, id_, fields, versions, tag_input)
+    changed = ",".join(sorted({*fields, *([tag_input[0]] if tag_input else [])}))
+    log.info("task updated", extra={"user_id": user_id, "task_id": id_, "fields": changed})
+    return task_response(task)
+
+
+def update_in_transaction(
+    user_id: str, id_: int, fields: dict[str, Any], versions: Versions, tag_input: TagInput | None
+) -> dict[str, Any]:
     with transaction(current().engine) as conn:
-        task = queries.update_task(conn, user_id, id_, fields, versions)  # 404 first: no tag made for nothing
+        # 404 first: no tag made for nothing. The row's tags come with it unless the body changes them.
+        task = queries.update_task(conn, user_id, id_, fields, versions, with_tags=tag_input is None)
         if task is None:
             refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
         if tag_input:
             task_tags.replace(conn, user_id, id_, resolve_tags(conn, user_id, tag_input))
-        task = present_one(conn, ensure_next_occurrence(conn, user_id, task))
-    changed = ",".join(sorted({*fields, *([tag_input[0]] if tag_input else [])}))
-    log.info("task updated", extra={"user_id": user_id, "task_id": id_, "fields": changed})
-    return task_response(task)
+        return present_one(conn, ensure_next_occurrence(conn, user_id, task))
 
 
 patch_task = update_task
@@ -105,14 +122,17 @@ patch_task = update_task
 
 def complete_task(user_id: str, id_: int, body: dict[str, Any] | None = None) -> Response:
     completed, versions = (body or {}).get("completed"), write_versions()
-    with transaction(current().engine) as conn:
-        if replay := idempotency.claim(conn, user_id, body):
-            return replay
-        task = queries.set_completed(conn, user_id, id_, completed, versions)
-        if task is None:
-            refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
-        response = task_response(present_one(conn, ensure_next_occurrence(conn, user_id, task)))
-        idempotency.remember(conn, response)
+    if task := single_statement.complete(user_id, id_, completed, versions):
+        response = task_response(task)
+    else:
+        with transaction(current().engine) as conn:
+            if replay := idempotency.claim(conn, user_id, body):
+                return replay
+            task = queries.set_completed(conn, user_id, id_, completed, versions)
+            if task is None:
+                refuse_write(versions, lambda: queries.get_task(conn, user_id, id_), f"Task {id_}")
+            response = task_response(present_one(conn, ensure_next_occurrence(conn, user_id, task)))
+            idempotency.remember(conn, response)
     action = "toggled" if completed is None else "set"
     log.info("task completion %s", action, extra={"user_id": user_id, "task_id": id_, "completed": task["completed"]})
     return response

@@ -127,12 +127,15 @@ def with_statement_timeout(options: str | tuple[str, ...] | None, seconds: float
 
 
 @contextmanager
-def transaction(engine: Engine, begin: str = "BEGIN") -> Iterator[Connection]:
+def transaction(engine: Engine, begin: str | None = None) -> Iterator[Connection]:
     """One transaction on the app's autocommit engine, by plain BEGIN/COMMIT: switching the connection's
     isolation level instead costs psycopg2 a round trip each way. A failure rolls back; a connection
-    that cannot even roll back is dropped, never pooled with a transaction open."""
+    that cannot even roll back is dropped, never pooled with a transaction open. On SQLite a write
+    transaction takes the write lock first (BEGIN IMMEDIATE, waiting up to the busy timeout): a deferred
+    one that reads and then writes fails at once ("database is locked") when another writer went first,
+    which the in-process fuzz hit as a 503 on DELETE /tags/{id} beside the housekeeping purge."""
     with engine.connect() as conn:
-        conn.exec_driver_sql(begin)
+        conn.exec_driver_sql(begin or ("BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "BEGIN"))
         try:
             yield conn
         except BaseException:
@@ -150,8 +153,8 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
     """Several reads that must see one state of the database (the change feed's three tables and its
     tasks' tags): each statement of the autocommit engine would otherwise see a later one. SQLite's
     deferred transaction keeps the snapshot of its first read (WAL)."""
-    postgres = engine.dialect.name == "postgresql"
-    with transaction(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if postgres else "BEGIN") as conn:
+    begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if engine.dialect.name == "postgresql" else "BEGIN"
+    with transaction(engine, begin) as conn:
         yield conn
 
 

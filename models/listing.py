@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Integer, Select, String, and_, bindparam, exists, func, or_, select
 
 from models.queries import PUBLIC_COLUMNS, Row, tasks
+from models.tag_summaries import TAGS
 from models.tags import ids_by_names, tags, task_tags
 from models.user import User
 
@@ -120,11 +121,13 @@ def params(user_id: str, filters: Filters, tag_ids: Sequence[int], now: datetime
 
 
 @functools.lru_cache(maxsize=512)
-def list_statement(shape: Filters, keys: tuple[str, ...], dialect: str) -> Select[Any]:
+def list_statement(shape: Filters, keys: tuple[str, ...], dialect: str, with_tags: bool = True) -> Select[Any]:
     """The list SELECT for one shape of request, built once per shape: building and cache-keying a new
-    statement per request was ~10 % of a list's CPU."""
+    statement per request was ~10 % of a list's CPU. Each row comes with its tags (no second statement
+    for the page); `with_tags=False` is the same SELECT without them, for the tests of its plan."""
     limit, offset = bindparam("limit", type_=Integer()), bindparam("offset", type_=Integer())
-    return select(*PUBLIC_COLUMNS).where(*where(shape)).order_by(*order_by(keys, dialect)).limit(limit).offset(offset)
+    columns = (*PUBLIC_COLUMNS, TAGS[dialect]) if with_tags else PUBLIC_COLUMNS
+    return select(*columns).where(*where(shape)).order_by(*order_by(keys, dialect)).limit(limit).offset(offset)
 
 
 @functools.lru_cache(maxsize=512)

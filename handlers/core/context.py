@@ -1,14 +1,16 @@
-"""Per-app state reachable from every request: the settings, the engine, the token verifier."""
+"""Per-app state reachable from every request: the settings, the engine, the token verifier, the users
+whose row is known to be written."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connexion.context import scope as current_scope
 from sqlalchemy import Engine
 
 from handlers.auth.verifier import TokenVerifier
 from handlers.core.config import Settings
+from handlers.core.known_users import KnownUsers
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     verifier: TokenVerifier
+    known_users: KnownUsers = field(default_factory=KnownUsers)
 
 
 def current() -> AppContext:
