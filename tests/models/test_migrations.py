@@ -176,7 +176,7 @@ def test_deep_cursor_pages_are_index_ranges(seeded: Engine, sort: str, depth: in
         bounds = [line for line in lines if "Index Cond" in line]
         # The position bounds the index range: a row comparison, or `id > …` among the undated rows.
         assert re.search(r"ROW\(|\(id [<>] ", bounds[0] if nulls[0] else "\n".join(bounds)), plan
-        # No sort but, for due dates, one of at most 2 × 101 rows above the two regions' ordered reads.
+        # No sort but, for due dates, one of at most 2 x 101 rows above the two regions' ordered reads.
         sorts = [i for i, line in enumerate(lines) if re.search(r"(^|->)\s*Sort\s+\(cost", line)]
         appends = [i for i, line in enumerate(lines) if "Append" in line]
         assert all(appends and i < appends[0] for i in sorts), plan
