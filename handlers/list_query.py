@@ -17,7 +17,7 @@ MOMENTS = ("due_before", "due_after", "reminder_before")
 # The spec's list parameters (Connexion also passes `user` and `token_info` to a handler with **kwargs).
 PARAMETERS = (
     "status", "priority", "q", "search", "category", "tag", "tag_ids", "overdue", *MOMENTS, "sort", "sort_by",
-    "order", "limit", "offset",
+    "order", "limit", "offset", "cursor",
 )  # fmt: skip
 
 
@@ -28,11 +28,16 @@ class ListRequest:
     limit: int
     offset: int
     link_params: dict[str, Any]  # what `Link` URLs repeat: the request's own parameters, as given
+    cursor: str | None = None
+    by_offset: bool = False  # `offset` given: offset links, as before cursors; otherwise cursor links
 
 
 def read(query: dict[str, Any]) -> ListRequest:
     """`query`: the parameters Connexion validated against the spec (absent ones absent or defaulted)."""
     given = {name: query[name] for name in PARAMETERS if query.get(name) not in ("", None)}
+    cursor, by_offset = given.pop("cursor", None), "offset" in given
+    if cursor is not None and by_offset:
+        raise BadRequest("Give cursor or offset, not both", parameter="cursor")
     limit, offset = int(given.pop("limit", 100)), int(given.pop("offset", 0))
     link_params = dict(given)
     text = one_of(given, "q", "search")
@@ -47,7 +52,7 @@ def read(query: dict[str, Any]) -> ListRequest:
         overdue=given.get("overdue"),
         **{name: parse_moment(given[name], name, parameter=True) if name in given else None for name in MOMENTS},
     )
-    return ListRequest(filters, sort_keys(given), limit, offset, link_params)
+    return ListRequest(filters, sort_keys(given), limit, offset, link_params, cursor, by_offset)
 
 
 def one_of(given: dict[str, Any], name: str, alias: str) -> Any:

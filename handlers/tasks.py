@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from handlers import idempotency, list_query, single_statement
+from handlers import idempotency, list_cursors, list_query, single_statement
 from handlers.auth.verifier import Claims
 from handlers.core.context import current
 from handlers.core.problems import NotFound
@@ -18,7 +18,7 @@ from handlers.inputs import claim_text, task_fields
 from handlers.preconditions import etag, is_current, refuse_write, write_versions
 from handlers.responses import empty_response, json_response
 from handlers.task_writes import TagInput, ensure_next_occurrence, present, present_one, resolve_tags, take_tag_input
-from models import listing, queries, task_tags, users
+from models import keyset, listing, queries, task_tags, users
 from models.clock import utc_now
 from models.db import transaction
 from models.queries import Versions
@@ -28,16 +28,22 @@ log = logging.getLogger(__name__)
 
 def list_tasks(user_id: str, **query: Any) -> Response:
     wanted = list_query.read(query)
-    now = utc_now()
+    position, now = list_cursors.decode(user_id, wanted), utc_now()
+    filters, keys, limit = wanted.filters, wanted.sort_keys, wanted.limit
     with current().engine.connect() as conn:
-        rows, total = listing.list_tasks(
-            conn, user_id, wanted.filters, wanted.sort_keys, wanted.limit, wanted.offset, now
-        )
+        if wanted.by_offset:
+            rows, total = listing.list_tasks(conn, user_id, filters, keys, limit, wanted.offset, now)
+        else:  # by cursor: the first page too, so that its `next` link is a cursor
+            rows, total, more = keyset.list_after(conn, user_id, filters, keys, limit, position, now)
         if total is None:
-            total = listing.count_tasks(conn, user_id, wanted.filters, now)
+            total = listing.count_tasks(conn, user_id, filters, now)
         page = present(conn, rows)
     headers = {"X-Total-Count": str(total)}
-    if link := page_links(tasks_url(user_id), wanted.link_params, wanted.offset, wanted.limit, total):
+    if wanted.by_offset:
+        link = page_links(tasks_url(user_id), wanted.link_params, wanted.offset, limit, total)
+    else:
+        link = list_cursors.next_link(tasks_url(user_id), user_id, wanted, rows[-1]) if more else None
+    if link:
         headers["Link"] = link
     return json_response(page, headers=headers)
 

@@ -50,6 +50,12 @@ class Task(TaskBase, table=True):
         # Serves `status=…&sort=due_date`: WHERE user_id = ? AND completed = ? ORDER BY due_date ASC
         # NULLS LAST, id is a forward scan of this index, no sort of every pending task.
         Index("ix_tasks_user_completed_due", "user_id", "completed", "due_date", "id"),
+        # Cursor pages of the other sort keys (migration 0005): `(key, id) > (?, ?)` bounds an index range.
+        # On PostgreSQL the title index is on `title_key COLLATE "C"`, the order `sort=title` uses.
+        Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
+        Index("ix_tasks_user_title", "user_id", "title_key", "id"),
+        Index("ix_tasks_user_priority", "user_id", "priority_rank", "id"),
+        Index("ix_tasks_user_due", "user_id", "due_date", "id"),
         # `category=` (case-insensitive exact), newest first.
         Index("ix_tasks_user_category", "user_id", "category_key", "created_at", "id"),
         # `reminder_before=`: pending tasks whose reminder is due, what a frontend polls.

@@ -115,9 +115,10 @@ def test_ties_are_broken_by_id_in_the_first_keys_direction(client: TestClient) -
 
 
 def test_paging_headers_and_links(client: TestClient) -> None:
+    """With `offset` given, links page by offset (without it, by cursor: tests/test_list_cursor.py)."""
     for i in range(7):
         create_task(client, title=f"t{i}", priority="high")
-    first = client.get("/api/alice/tasks?limit=3&priority=high&sort=title", headers=auth())
+    first = client.get("/api/alice/tasks?limit=3&offset=0&priority=high&sort=title", headers=auth())
     assert [t["title"] for t in first.json()] == ["t0", "t1", "t2"]
     assert first.headers["X-Total-Count"] == "7"
     assert first.headers["Link"] == (

@@ -65,7 +65,8 @@ def respect_prose_constraints(case: Case, mint: TokenFactory, fetch: Fetch | Non
     `positive_data_acceptance` then checks what the API really promises. Negative cases stay as generated.
     - `q` and `search`, `sort` and `sort_by` exclude each other; `order` applies to one key without `-`;
     - `tag_ids` in a body, and a `{tag_id}` in the path, must be the user's tags: a generated id is
-      replaced by one the user has; a feed `cursor` must be one the feed gave;
+      replaced by one the user has; a feed `cursor` must be one the feed gave, and a list `cursor` one the
+      list gave for the same filters and sort (a generated one is dropped, which also keeps it from `offset`);
     - `If-Match` must name the current version (a generated one is made `*`, which does), and an
       `Idempotency-Key` is used once per request (a generated one gets a unique suffix)."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
@@ -80,6 +81,8 @@ def respect_prose_constraints(case: Case, mint: TokenFactory, fetch: Fetch | Non
     if isinstance(case.body, dict) and case.body.get("tag_ids"):
         case.body["tag_ids"] = [existing_tag_id(fetch or through_schemathesis(case, mint))]
     operation_id = case.operation.definition.raw.get("operationId")
+    if operation_id == "listTasks":
+        query.pop("cursor", None)  # only one a list gave for the same filters and sort is valid (else 400)
     if operation_id == "listChanges" and "cursor" in query:
         query["cursor"] = current_cursor(fetch or through_schemathesis(case, mint))  # one the feed gave
     if case.path_parameters and "tag_id" in case.path_parameters:

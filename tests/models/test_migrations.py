@@ -7,14 +7,17 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, Select, bindparam, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from models.db import make_engine, normalize_url
-from models.listing import Filters, list_statement, params, shape_of
+from models.keyset import page_statement, position_of
+from models.listing import Filters, list_statement, list_tasks, params, shape_of
+from models.types import UTCDateTime
 from tests.support.databases import alembic_config
 
 
@@ -85,9 +88,10 @@ def seeded(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             text(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
                 "INSERT INTO tasks (user_id, title, title_key, completed, priority, priority_rank, category_key, "
-                "created_at, updated_at) SELECT CASE WHEN i % 6 = 0 THEN 'bob' ELSE 'alice' END, 't', 't', "
-                "i % 3 = 0, 'medium', 2, CASE WHEN i % 10 = 1 THEN 'work' END, :t, :t FROM n"
-            ),
+                "due_date, created_at, updated_at) SELECT CASE WHEN i % 6 = 0 THEN 'bob' ELSE 'alice' END, 't', "
+                "'t', i % 3 = 0, 'medium', 2, CASE WHEN i % 10 = 1 THEN 'work' END, CASE WHEN i % 2 = 0 THEN :t END, "
+                ":t, :t FROM n"
+            ).bindparams(bindparam("t", type_=UTCDateTime())),
             {"count": SEEDED_TASKS, "t": now},
         )
         conn.execute(text("INSERT INTO task_tags (task_id, tag_id) SELECT id, 7 FROM tasks WHERE id % 10 = 2"))
@@ -142,3 +146,57 @@ def test_tag_filters_are_index_served(seeded: Engine, tag_ids: list[int]) -> Non
     assert not re.search(r"Seq Scan on tasks|SCAN tasks(?! USING)", plan), plan
     assert re.search(r"(ix_tasks_user_created|tasks_pkey|INTEGER PRIMARY KEY)", plan), plan
     assert re.search(r"(task_tags_pkey|ix_task_tags_tag_task|SEARCH task_tags USING)", plan), plan
+
+
+def explained(engine: Engine, statement: Select[Any], values: dict[str, Any]) -> str:
+    """The plan of `statement` as executed (its parameters bound by SQLAlchemy's own types)."""
+    plan: list[str] = []
+
+    def explain(conn: Connection, cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        postgresql = engine.dialect.name == "postgresql"
+        cursor.execute(("EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN ") + sql, parameters)
+        plan.extend(str(row[0] if postgresql else row[-1]) for row in cursor.fetchall())
+
+    with engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", explain)
+        conn.execute(statement, values)
+    return "\n".join(plan)
+
+
+@pytest.mark.parametrize(
+    ("sort", "depth", "index"),
+    [("created", 70_000, "ix_tasks_user_created"), ("-created", 70_000, "ix_tasks_user_created"),
+     ("updated", 70_000, "ix_tasks_user_updated"), ("-updated", 70_000, "ix_tasks_user_updated"),
+     ("title", 70_000, "ix_tasks_user_title"), ("-title", 70_000, "ix_tasks_user_title"),
+     ("priority", 70_000, "ix_tasks_user_priority"), ("-priority", 70_000, "ix_tasks_user_priority"),
+     ("due_date", 30_000, "ix_tasks_user_due"), ("-due_date", 30_000, "ix_tasks_user_due"),
+     ("due_date", 70_000, "ix_tasks_user_due"), ("-due_date", 70_000, "ix_tasks_user_due")],
+)  # fmt: skip
+def test_deep_cursor_pages_are_index_ranges(seeded: Engine, sort: str, depth: int, index: str) -> None:
+    """A cursor 70,000 tasks deep (30,000: among the dated half, 70,000: the undated) is the start of a
+    range of the sort key's index: no sort, and no reading of the rows before it."""
+    keys, now = (sort,), datetime.now(UTC)
+    with seeded.connect() as conn:
+        (row,), _ = list_tasks(conn, "alice", Filters(), keys, 1, depth, now)
+    position = position_of(row, keys)
+    nulls = tuple(value is None for value in position.values)
+    values = {**params("alice", Filters(), [], now), "limit": 101, "after_id": position.id, "k0": position.values[0]}
+    statement = page_statement(shape_of(Filters(), []), keys, seeded.dialect.name, nulls, with_tags=False)
+    plan = explained(seeded, statement, values)
+    lines = plan.splitlines()
+    if seeded.dialect.name == "postgresql":
+        scans = [line for line in lines if "Scan" in line]
+        assert scans and all(re.search(rf"Index Scan (Backward )?using {index} ", line) for line in scans), plan
+        bounds = [line for line in lines if "Index Cond" in line]
+        # The position bounds the index range: a row comparison, or `id > …` among the undated rows.
+        assert re.search(r"ROW\(|\(id [<>] ", bounds[0] if nulls[0] else "\n".join(bounds)), plan
+        # No sort but, for due dates, one of at most 2 x 101 rows above the two regions' ordered reads.
+        sorts = [i for i, line in enumerate(lines) if re.search(r"(^|->)\s*Sort\s+\(cost", line)]
+        appends = [i for i, line in enumerate(lines) if "Append" in line]
+        assert all(appends and i < appends[0] for i in sorts), plan
+    else:
+        # SQLite: each read searches an index (for the undated rows alone, maybe the id's), in its order;
+        # a union's arms sort their ≤ 101 rows (SCAN anon_… USE TEMP B-TREE) for the outer NULLS LAST.
+        reads = [line for line in lines if "tasks" in line]
+        assert reads and all(re.match(rf"SEARCH tasks USING (INDEX {index}|INTEGER PRIMARY KEY) ", r) for r in reads)
+        assert all("TEMP B-TREE" not in line or lines[i - 1].startswith("SCAN anon") for i, line in enumerate(lines))
