@@ -25,7 +25,20 @@ from sqlalchemy import (
     union_all,
 )
 
-from models.listing import SORT_COLUMNS, Filters, fetch_rows, order_by, params, shape_of, sort_column, tag_ids_for
+from models import listing
+from models.listing import (
+    SORT_COLUMNS,
+    Filters,
+    count_statement,
+    fetch_rows,
+    order_by,
+    over_matches,
+    params,
+    shape_of,
+    sort_column,
+    tag_ids_for,
+    trigram_searchable,
+)
 from models.listing import where as filtered
 from models.queries import PUBLIC_COLUMNS, Row, tasks
 from models.tag_summaries import TAGS, JSONText
@@ -92,15 +105,23 @@ def terms_of(keys: Sequence[str], dialect: str, nulls: Sequence[bool]) -> list[T
 
 @functools.lru_cache(maxsize=512)
 def page_statement(
-    shape: Filters, keys: tuple[str, ...], dialect: str, nulls: tuple[bool, ...] | None, with_tags: bool = True
+    shape: Filters,
+    keys: tuple[str, ...],
+    dialect: str,
+    nulls: tuple[bool, ...] | None,
+    with_tags: bool = True,
+    sort_matches: bool = False,
 ) -> Select[Any]:
     """The page after a position whose values are NULL where `nulls` says (None: the first page), each row
-    with its tags (`with_tags=False`: without them, for the tests of the plan's reads of tasks)."""
+    with its tags (`with_tags=False`: without them, for the tests of the plan's reads of tasks).
+    `sort_matches`: the matches found as a set, then sorted (see models.listing.over_matches)."""
     tags_column = [TAGS[dialect]] if with_tags else []
     limit = bindparam("limit", type_=Integer())
     terms = terms_of(keys, dialect, nulls or (False,) * len(keys))
     if keys[0].lstrip("-") != "due_date":
         bound = [] if nulls is None else [after(terms)]
+        if sort_matches:
+            return over_matches([*filtered(shape), *bound], keys, dialect)
         page = select(*PUBLIC_COLUMNS, *tags_column).where(*filtered(shape), *bound)
         return page.order_by(*order_by(keys, dialect)).limit(limit)
     # NULL due dates come last either way, but an index keeps them at one end (read backwards, first): the
@@ -145,7 +166,15 @@ def list_after(
     if position is not None:
         values.update({f"k{i}": value for i, value in enumerate(position.values)}, after_id=position.id)
         nulls = tuple(value is None for value in position.values)
-    statement = page_statement(shape_of(filters, tag_ids), tuple(keys), conn.dialect.name, nulls)
+    shape, total = shape_of(filters, tag_ids), None
+    sort_matches = False
+    if trigram_searchable(filters, conn.dialect.name) and keys[0].lstrip("-") != "due_date":
+        # As models.listing.list_tasks: counted first from the trigram index; the count picks the plan.
+        total = int(conn.execute(count_statement(shape), values).scalar_one())
+        sort_matches = total <= listing.SORTED_MATCHES_MAX
+    statement = page_statement(shape, tuple(keys), conn.dialect.name, nulls, sort_matches=sort_matches)
     rows = fetch_rows(conn, statement, values)
     more = len(rows) > limit
-    return rows[:limit], (len(rows) if position is None and not more else None), more
+    if total is None and position is None and not more:
+        total = len(rows)
+    return rows[:limit], total, more
