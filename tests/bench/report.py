@@ -10,19 +10,37 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.overhead import table as overhead_table
+from tests.bench.paging import RATIOS
 from tests.bench.seed import GROWTH_SIZES
 
 Result = dict[str, float]
-# The issue's targets: app CPU ms per request.
-CPU_BUDGET = {"list_default": 1.5, "get": 1.0, "create": 2.0, "update": 2.0, "complete": 2.0, "delete": 2.0}
+# The targets: app CPU ms per request (list_tagged: the default page, 50 tasks with 3 tags each).
+CPU_BUDGET = {"list_tagged": 0.9, "get": 0.6, "create": 1.1, "update": 1.0, "complete": 1.0, "delete": 0.7}
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "bench"
+LATEST, EARLIER = COMMITTED / "latest.json", COMMITTED / "after.json"
+
+
+def last_committed() -> dict[str, Any]:
+    """The last run committed to docs/bench/ (latest.json, else the run before it had that name)."""
+    for path in (LATEST, EARLIER):
+        if path.exists():
+            data: dict[str, Any] = json.loads(path.read_text())
+            return data
+    return {}
+
+
 PGBENCH_FOR = {"list_default": "list_default", "list_filtered": "list_filtered", "get": "get"}
 
 
-def line(r: Result) -> str:
-    return (
+def line(r: Result, last: Result | None = None) -> str:
+    text = (
         f"{r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms, "
         f"{r['errors']:.0f} errors, {r['cpu_ms_per_request']:.3f} ms CPU/req"
     )
+    if last:
+        text += f" (last committed: {last['rps']:.0f} req/s, p50 {last['p50_us'] / 1000:.2f} ms, "
+        text += f"{last['cpu_ms_per_request']:.3f} ms CPU/req)"
+    return text
 
 
 def commit() -> str:
@@ -37,6 +55,7 @@ def write(
     pg: dict[str, float],
     pool: dict[str, int],
     overhead: dict[str, Any],
+    last: dict[str, Any],
     **run: Any,
 ) -> None:
     data = {
@@ -50,32 +69,37 @@ def write(
         "overhead": overhead,
     }
     (folder / "results.json").write_text(json.dumps(data, indent=2))
-    (folder / "summary.md").write_text(summary(data))
+    (folder / "summary.md").write_text(summary(data, last))
     plot(growth, folder / "growth.png")
 
 
-def summary(data: dict[str, Any]) -> str:
+def summary(data: dict[str, Any], last: dict[str, Any]) -> str:
     ops, floor, pg = data["operations"], data["operations"]["floor"]["rps"], data["pgbench_tps"]
+    before = last.get("operations", {})
     out = [
         f"# make bench at {data['commit']}",
         "",
         f"wrk -c{data['run']['connections']}, {data['run']['seconds']} s per operation; shared 2-core machine.",
         "",
     ]
-    out += ["| operation | req/s | p50 ms | p99 ms | errors | app CPU ms/req (budget) | of floor | of pgbench |"]
-    out += ["|---|---|---|---|---|---|---|---|"]
+    out += [f"Last committed run (docs/bench/): {last.get('commit', 'none')}.", ""]
+    out += ["| operation | req/s | p50 ms | p99 ms | errors | app CPU ms/req (budget) | last committed CPU ms/req "
+            "| of floor | of pgbench |"]  # fmt: skip
+    out += ["|---|---|---|---|---|---|---|---|---|"]
     for name, r in ops.items():
         budget = f" (≤ {CPU_BUDGET[name]})" if name in CPU_BUDGET else ""
         of_pg = f"{r['rps'] / pg[PGBENCH_FOR[name]]:.0%}" if name in PGBENCH_FOR else "-"
         out.append(
             f"| {name} | {r['rps']:.0f} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | {r['errors']:.0f} "
-            f"| {r['cpu_ms_per_request']:.3f}{budget} | {r['rps'] / floor:.0%} | {of_pg} |"
+            f"| {r['cpu_ms_per_request']:.3f}{budget} | {was(before.get(name), 'cpu_ms_per_request', 1, '.3f')} "
+            f"| {r['rps'] / floor:.0%} | {of_pg} |"
         )
     if "list_tagged" in ops:
         ratio = ops["list_tagged"]["cpu_ms_per_request"] / ops["list_default"]["cpu_ms_per_request"]
         out += ["", f"List with 3 tags on every task / default list, app CPU per request: {ratio:.2f}x (target ≤ 1.3x)"]
     out += ["", "pgbench (same SQL, " + ", ".join(f"{k} {v:.0f} tps" for k, v in pg.items()) + ")", ""]
     out += [growth_table(data["growth"]), ""]
+    out += [paging_table(data["growth"], last.get("growth", {})), ""]
     p = data["pool"]
     out.append(
         f"Pool: {p['workers']} workers x pool_size {p['pool_size']}; "
@@ -102,6 +126,22 @@ def growth_table(growth: dict[str, Result]) -> str:
     for kind in ("default", "filtered", "tag"):
         ratio = growth[f"grow_{kind}_{hi}"]["p50_us"] / growth[f"grow_{kind}_{lo}"]["p50_us"]
         rows.append(f"\np50 at {hi:,} / p50 at {lo:,} tasks ({kind}): {ratio:.2f}x (target ≤ 1.5x)")
+    return "\n".join(rows)
+
+
+def was(result: Result | None, key: str, scale: float, spec: str) -> str:
+    return format(result[key] / scale, spec) if result else "-"
+
+
+def paging_table(growth: dict[str, Result], last: dict[str, Result]) -> str:
+    rows = ["| figure (wrk -c8) | p50 ms | last committed p50 ms | CPU ms/req |", "|---|---|---|---|"]
+    names = sorted({name for pair in RATIOS.values() for name in pair[:2]})
+    for name in names:
+        r = growth[name]
+        rows.append(f"| {name} | {r['p50_us'] / 1000:.2f} | {was(last.get(name), 'p50_us', 1000, '.2f')} "
+                    f"| {r['cpu_ms_per_request']:.3f} |")  # fmt: skip
+    for label, (top, bottom, target) in RATIOS.items():
+        rows.append(f"\np50 {label}: {growth[top]['p50_us'] / growth[bottom]['p50_us']:.2f}x (target ≤ {target}x)")
     return "\n".join(rows)
 
 

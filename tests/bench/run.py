@@ -15,12 +15,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 import orjson
 import psycopg2
 
-from tests.bench import load, overhead, report, seed, statements
+from tests.bench import load, overhead, paging, report, seed, statements
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -45,7 +46,7 @@ def interleaved(ids: dict[str, list[int]], users: list[str]) -> list[tuple[str, 
     return [(u, ids[u][k]) for k in range(min(len(ids[u]) for u in users)) for u in users]
 
 
-def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: dict[str, int]) -> dict[str, Path]:
+def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: dict[str, int]) -> dict[str, Any]:
     """One file of requests per run (see requests.lua), each user's requests carrying that user's token."""
     exp = int(time.time()) + 3600
     users = [*ids, *seed.TAGGED_USERS, *(seed.growth_user(size) for size in seed.GROWTH_SIZES)]
@@ -66,6 +67,7 @@ def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: 
         "complete": [
             ("PATCH", f"/api/{u}/tasks/{i}/complete", u, body({"completed": True})) for u, i in interleaved(ids, SAMPLE)
         ],
+        "changes": [("GET", f"/api/{u}/changes?limit=100", u, b"") for u in SAMPLE],  # a client's first sync
     }
     deletes = [("DELETE", f"/api/{u}/tasks/{i}", u, b"") for u, i in interleaved(ids, seed.DELETE_USERS)]
     lines["delete_warmup"], lines["delete"] = deletes[:DELETE_WARMUP], deletes[DELETE_WARMUP:]
@@ -74,7 +76,7 @@ def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: 
         lines[f"grow_default_{size}"] = [("GET", f"/api/{user}/tasks", user, b"")]
         lines[f"grow_filtered_{size}"] = [("GET", f"/api/{user}/tasks{FILTERED}", user, b"")]
         lines[f"grow_tag_{size}"] = [("GET", f"/api/{user}/tasks?tag_ids={tag_of[user]}", user, b"")]
-    files = {}
+    files: dict[str, Any] = {"tokens": tokens}
     for name, rows in lines.items():
         files[name] = folder / f"{name}.tsv"
         files[name].write_bytes(b"".join(f"{m}\t{p}\t{tokens[u]}\t".encode() + b + b"\n" for m, p, u, b in rows))
@@ -134,22 +136,31 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     tag_of = seed.first_tag_ids(cur, [seed.growth_user(size) for size in seed.GROWTH_SIZES])
     files = request_files(folder, secret, ids, tag_of)
     results: dict[str, dict[str, float]] = {}
+    last = report.last_committed()  # each figure is printed beside it, so that a regression shows
+    print(f"last committed run: {last.get('commit', 'none')}", flush=True)
     base = f"http://127.0.0.1:{args.port}"
     argv = [sys.executable, "-m", "handlers", "serve", "--workers", str(WORKERS)]
     server = load.Server.start(argv, env, base, folder / "server.log")
     try:
         opened_before = sessions(cur, database)
-        for op in ("list_default", "list_filtered", "list_tagged", "get", "create", "update", "complete", "delete"):
+        ops = ("list_default", "list_filtered", "list_tagged", "get", "create", "update", "complete", "delete")
+        for op in (*ops, "changes"):
             load.wrk(base, files.get(f"{op}_warmup", files[op]), args.connections, 3)
             results[op] = load.measured_wrk(server, files[op], args.connections, args.seconds)
-            print(f"{op}: {report.line(results[op])}", flush=True)
+            print(f"{op}: {report.line(results[op], last.get('operations', {}).get(op))}", flush=True)
+        paging.write_files(folder, paging.request_lines(base, files["tokens"]), files["tokens"])
+        files.update({name: folder / f"{name}.tsv" for name in paging.FIGURES})
         growth = {}
         for size in seed.GROWTH_SIZES:
             for kind in ("default", "filtered", "tag"):
                 name = f"grow_{kind}_{size}"
                 load.wrk(base, files[name], 8, 2)
                 growth[name] = load.measured_wrk(server, files[name], 8, max(args.seconds // 2, 3))
-                print(f"{name}: {report.line(growth[name])}", flush=True)
+                print(f"{name}: {report.line(growth[name], last.get('growth', {}).get(name))}", flush=True)
+        for name in paging.FIGURES:
+            load.wrk(base, files[name], 8, 2)
+            growth[name] = load.measured_wrk(server, files[name], 8, max(args.seconds // 2, 3))
+            print(f"{name}: {report.line(growth[name], last.get('growth', {}).get(name))}", flush=True)
         opened = sessions(cur, database) - opened_before
     finally:
         server.stop()
@@ -163,7 +174,7 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
         floor_file.write_text("GET\t/api/floor\t-\t\n")
         load.wrk(floor.base, floor_file, args.connections, 3)
         results["floor"] = load.measured_wrk(floor, floor_file, args.connections, args.seconds)
-        print(f"floor: {report.line(results['floor'])}", flush=True)
+        print(f"floor: {report.line(results['floor'], last.get('operations', {}).get('floor'))}", flush=True)
     finally:
         floor.stop()
     pg = {}
@@ -175,7 +186,7 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     cur.close()
     conn.close()
     pool = {"workers": WORKERS, "pool_size": POOL_SIZE, "sessions_opened": opened}
-    report.write(folder, results, growth, pg, pool, costs, connections=args.connections, seconds=args.seconds)
+    report.write(folder, results, growth, pg, pool, costs, last, connections=args.connections, seconds=args.seconds)
     print(f"results in {folder}")
     return 0
 

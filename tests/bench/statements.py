@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import create_engine
 
-from models import listing, queries
+from models import keyset, listing, queries
 from models.db import normalize_url
 from tests.bench import seed
 
@@ -29,12 +29,13 @@ def pgbench_scripts(url: str) -> dict[str, str]:
     scripts = {}
     for name, status, keys in (("list_default", "all", ["-created"]), ("list_filtered", "pending", ["due_date"])):
         filters = listing.Filters(status=status)
-        stmt = listing.list_statement(listing.shape_of(filters, []), tuple(keys), "postgresql")
-        values = {**listing.params(PLACEHOLDER_USER, filters, [], datetime.now(UTC)), "limit": 100, "offset": 0}
+        # A list without `offset` is a cursor's first page (models/keyset.py), one row more than its limit.
+        stmt = keyset.page_statement(listing.shape_of(filters, []), tuple(keys), "postgresql", None)
+        values = {**listing.params(PLACEHOLDER_USER, filters, [], datetime.now(UTC)), "limit": 101}
         sql = compiled(stmt.params(values), url)
         scripts[name] = each_user + sql.replace(user, by_user).replace("\n", " ") + ";\n"
     # Seeded ids are contiguous per user (seed.py), so task :id belongs to user (id - 1) / 50 + 1.
-    get = compiled(queries.GET_TASK.params(task_id=PLACEHOLDER_ID, owner_id=PLACEHOLDER_USER), url)
+    get = compiled(queries.GET_TASK["postgresql"].params(task_id=PLACEHOLDER_ID, owner_id=PLACEHOLDER_USER), url)
     get = get.replace(str(PLACEHOLDER_ID), ":id").replace(user, f"'bench-' || ((:id - 1) / {seed.TASKS_PER_USER} + 1)")
     scripts["get"] = f"\\set id random(1, {seed.USERS * seed.TASKS_PER_USER})\n" + get.replace("\n", " ") + ";\n"
     return scripts
