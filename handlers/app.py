@@ -34,7 +34,7 @@ from handlers.core.resolver import TaggedResolver
 from handlers.core.urls import BASE_PATH
 from handlers.runtime.cors import ProblemCORSMiddleware
 from handlers.runtime.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
-from handlers.runtime.routing import connexion_middlewares
+from handlers.runtime.routing import ask_swagger_ui_for_docs_only, connexion_middlewares
 from handlers.runtime.validation import validator_map
 from models.db import make_engine
 
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_middleware(RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     for exc_class, handler in make_error_handlers(AllowedMethods(BASE_PATH, spec["paths"])):
         app.add_error_handler(exc_class, handler)
+    ask_swagger_ui_for_docs_only(app)  # after the last add_middleware
     return app
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +29,8 @@ class RequestContextMiddleware:
             return
         scope["task_api"] = self.context
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = given if SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        # 32 hex digits, as uuid4().hex gave, without building a UUID (1 % of a get's samples).
+        request_id = given if SAFE_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:
