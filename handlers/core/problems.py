@@ -14,6 +14,7 @@ from connexion.problem import problem
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,9 @@ def make_error_handlers(allowed: AllowedMethods) -> Iterable[tuple[type[Exceptio
         return problem_response(exc.status_code, detail, exc_headers=headers)
 
     async def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if isinstance(exc, ClientDisconnect):  # wrk stopping mid-request was logged as an unhandled error
+            log.info("client disconnected before its request body arrived")
+            return problem_response(400, "The request body did not arrive: the client disconnected")
         if is_database_unavailable(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             return problem_response(503, "The database is unreachable; try again shortly")
