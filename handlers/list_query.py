@@ -9,7 +9,7 @@ from typing import Any
 
 from handlers.core.problems import BadRequest
 from handlers.inputs import parse_moment
-from models.listing import Filters
+from models.list_filters import Filters
 
 SORT_ALIASES = {"created_at": "created", "updated_at": "updated"}
 DEFAULT_SORT = "-created"

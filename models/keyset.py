@@ -25,22 +25,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from models import listing
-from models.listing import (
-    SORT_COLUMNS,
-    Filters,
-    count_statement,
-    fetch_rows,
-    order_by,
-    over_matches,
-    params,
-    shape_of,
-    sort_column,
-    tag_ids_for,
-    trigram_searchable,
-)
-from models.listing import where as filtered
+from models import search
+from models.list_filters import SORT_COLUMNS, Filters, order_by, params, shape_of, sort_column
+from models.list_filters import where as filtered
+from models.listing import count_statement, fetch_rows, tag_ids_for
 from models.queries import PUBLIC_COLUMNS, Row, tasks
+from models.search import over_matches, trigram_searchable
 from models.tag_summaries import TAGS, JSONText
 from models.task import PRIORITY_RANK
 
@@ -114,7 +104,7 @@ def page_statement(
 ) -> Select[Any]:
     """The page after a position whose values are NULL where `nulls` says (None: the first page), each row
     with its tags (`with_tags=False`: without them, for the tests of the plan's reads of tasks).
-    `sort_matches`: the matches found as a set, then sorted (see models.listing.over_matches)."""
+    `sort_matches`: the matches found as a set, then sorted (see models.search.over_matches)."""
     tags_column = [TAGS[dialect]] if with_tags else []
     limit = bindparam("limit", type_=Integer())
     terms = terms_of(keys, dialect, nulls or (False,) * len(keys))
@@ -171,7 +161,7 @@ def list_after(
     if trigram_searchable(filters, conn.dialect.name) and keys[0].lstrip("-") != "due_date":
         # As models.listing.list_tasks: counted first from the trigram index; the count picks the plan.
         total = int(conn.execute(count_statement(shape), values).scalar_one())
-        sort_matches = total <= listing.SORTED_MATCHES_MAX
+        sort_matches = total <= search.SORTED_MATCHES_MAX
     statement = page_statement(shape, tuple(keys), conn.dialect.name, nulls, sort_matches=sort_matches)
     rows = fetch_rows(conn, statement, values)
     more = len(rows) > limit

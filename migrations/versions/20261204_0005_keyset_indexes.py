@@ -9,7 +9,7 @@ A cursor page is `WHERE user_id = ? AND (key, id) > (?, ?) ORDER BY key, id LIMI
 the first does. `created` had one already (ix_tasks_user_created); these add `updated`, `title`,
 `priority` and `due_date` (ix_tasks_user_completed_due leads with `completed`, so it serves only lists
 filtered by status). The title index is on `title_key COLLATE "C"` on PostgreSQL, the collation the list
-sorts by (models/listing.py): an index in the database's collation could not serve that order.
+sorts by (models/list_filters.py): an index in the database's collation could not serve that order.
 """
 
 from collections.abc import Sequence

@@ -4,7 +4,7 @@ Revision ID: 0006_trigram
 Revises: 0005_keyset
 Create Date: 2026-12-04
 
-`q` is `user_id = ? AND (title ILIKE ? OR description ILIKE ?)` (models/listing.py), a substring match that
+`q` is `user_id = ? AND (title ILIKE ? OR description ILIKE ?)` (models/list_filters.py), a substring match that
 no btree serves: it read every task of the user. `ix_tasks_user_search` is one GIN index holding the user
 id (btree_gin's opclass for varchar) and the trigrams of both text columns (pg_trgm), so each arm of the OR
 is an index condition together with the user id, and the two arms are a BitmapOr of the same index. The

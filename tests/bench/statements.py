@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import create_engine
 
-from models import keyset, listing, queries
+from models import keyset, list_filters, queries
 from models.db import normalize_url
 from tests.bench import seed
 
@@ -28,10 +28,10 @@ def pgbench_scripts(url: str) -> dict[str, str]:
     by_user = "'bench-' || :n"
     scripts = {}
     for name, status, keys in (("list_default", "all", ["-created"]), ("list_filtered", "pending", ["due_date"])):
-        filters = listing.Filters(status=status)
+        filters = list_filters.Filters(status=status)
         # A list without `offset` is a cursor's first page (models/keyset.py), one row more than its limit.
-        stmt = keyset.page_statement(listing.shape_of(filters, []), tuple(keys), "postgresql", None)
-        values = {**listing.params(PLACEHOLDER_USER, filters, [], datetime.now(UTC)), "limit": 101}
+        stmt = keyset.page_statement(list_filters.shape_of(filters, []), tuple(keys), "postgresql", None)
+        values = {**list_filters.params(PLACEHOLDER_USER, filters, [], datetime.now(UTC)), "limit": 101}
         sql = compiled(stmt.params(values), url)
         scripts[name] = each_user + sql.replace(user, by_user).replace("\n", " ") + ";\n"
     # Seeded ids are contiguous per user (seed.py), so task :id belongs to user (id - 1) / 50 + 1.

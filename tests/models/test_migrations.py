@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 
 from models.db import make_engine, normalize_url
 from models.keyset import page_statement, position_of
-from models.listing import Filters, list_statement, list_tasks, params, shape_of
+from models.list_filters import Filters, params, shape_of
+from models.listing import list_statement, list_tasks
 from models.types import UTCDateTime
 from tests.support.databases import alembic_config
 

@@ -15,9 +15,11 @@ from alembic import command
 from sqlalchemy import Engine, bindparam, inspect, text
 from sqlalchemy.sql import Select
 
-from models import keyset, listing
+from models import keyset, search
 from models.db import make_engine
-from models.listing import Filters, count_statement, list_statement, list_tasks, matches_statement, params, shape_of
+from models.list_filters import Filters, params, shape_of
+from models.listing import count_statement, list_statement, list_tasks
+from models.search import matches_statement
 from models.types import UTCDateTime
 from tests.models.test_migrations import scratch_database
 from tests.support.databases import alembic_config
@@ -91,13 +93,13 @@ def test_q_returns_what_the_scan_returns(
 ) -> None:
     """Same rows, same order, same total, whichever plan the PostgreSQL path takes (the index is an access
     path: every row it finds is rechecked by the ILIKE)."""
-    monkeypatch.setattr(listing, "SORTED_MATCHES_MAX", sorted_matches_max)
+    monkeypatch.setattr(search, "SORTED_MATCHES_MAX", sorted_matches_max)
     expected_rows, expected_total = scanned(searchable, q, keys, 50, offset)
     with searchable.connect() as conn:
         rows, total = list_tasks(conn, "alice", Filters(q=q), keys, 50, offset, datetime.now(UTC))
     assert [tuple(row.values()) for row in rows] == expected_rows
     assert all(type(key) is str for row in rows for key in row)  # orjson takes no str subclass as a key
-    if listing.trigram_searchable(Filters(q=q), searchable.dialect.name):
+    if search.trigram_searchable(Filters(q=q), searchable.dialect.name):
         assert total == expected_total  # counted first
     else:
         assert total in (expected_total, None)  # None: the handler counts (a full page, or past the end)
@@ -110,7 +112,7 @@ def test_q_by_cursor_returns_what_the_scan_returns(
     searchable: Engine, monkeypatch: pytest.MonkeyPatch, sorted_matches_max: int, q: str, keys: tuple[str, ...]
 ) -> None:
     """The cursor path (models.keyset) takes the same two plans: its first two pages are the scan's."""
-    monkeypatch.setattr(listing, "SORTED_MATCHES_MAX", sorted_matches_max)
+    monkeypatch.setattr(search, "SORTED_MATCHES_MAX", sorted_matches_max)
     expected_rows, expected_total = scanned(searchable, q, keys, 40, 0)
     now, position, rows = datetime.now(UTC), None, []
     with searchable.connect() as conn:
@@ -146,7 +148,7 @@ def test_q_is_served_by_the_trigram_index(searchable: Engine, q: str) -> None:
     filters = Filters(q=q)
     shape = shape_of(filters, [])
     values = {**params("alice", filters, [], datetime.now(UTC)), "limit": 100, "offset": 0}
-    assert listing.trigram_searchable(filters, "postgresql")
+    assert search.trigram_searchable(filters, "postgresql")
     for statement in (count_statement(shape), matches_statement(shape, ("-created",), "postgresql")):
         plan = explain(searchable, statement, values)
         assert "Bitmap Index Scan on ix_tasks_user_search" in plan, plan
@@ -158,7 +160,7 @@ def test_a_short_q_goes_by_the_users_btree(searchable: Engine) -> None:
     if searchable.dialect.name != "postgresql":
         pytest.skip("SQLite keeps its scan of the user's tasks")
     filters = Filters(q="ab")
-    assert not listing.trigram_searchable(filters, "postgresql")
+    assert not search.trigram_searchable(filters, "postgresql")
     values = {**params("alice", filters, [], datetime.now(UTC)), "limit": 100, "offset": 0}
     plan = explain(searchable, list_statement(shape_of(filters, []), ("-created",), "postgresql"), values)
     assert "ix_tasks_user_search" not in plan and "Seq Scan on tasks" not in plan, plan
@@ -170,8 +172,8 @@ def test_a_short_q_goes_by_the_users_btree(searchable: Engine) -> None:
     [("invoice", True), ("ab", False), ("a b c", False), ("100%", True), ("e_c", False), ("éc1", True), ("", False)],
 )
 def test_which_terms_the_trigram_index_can_serve(q: str, searchable_by_trigram: bool) -> None:
-    assert listing.trigram_searchable(Filters(q=q), "postgresql") is searchable_by_trigram
-    assert not listing.trigram_searchable(Filters(q=q), "sqlite")
+    assert search.trigram_searchable(Filters(q=q), "postgresql") is searchable_by_trigram
+    assert not search.trigram_searchable(Filters(q=q), "sqlite")
 
 
 def test_migration_without_the_extensions_still_succeeds(
