@@ -5,12 +5,14 @@ another user; what it signs beyond the payload (`context`) must be the same agai
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
 SIGNATURE_BYTES = 16
 
 
+@functools.cache  # asked on every request that reads or makes a cursor; the settings' secret is fixed
 def key_from(label: bytes, secret: str) -> bytes:
     """A key per kind of cursor (`label`), so that one kind is never accepted as another."""
     return hashlib.sha256(label + b"\0" + secret.encode()).digest()

@@ -28,9 +28,9 @@ from sqlalchemy import (
 from models import search
 from models.list_filters import SORT_COLUMNS, Filters, order_by, params, shape_of, sort_column
 from models.list_filters import where as filtered
-from models.listing import count_statement, fetch_rows, tag_ids_for
+from models.listing import fetch_rows, tag_ids_for
 from models.queries import PUBLIC_COLUMNS, Row, tasks
-from models.search import over_matches, trigram_searchable
+from models.search import over_matches
 from models.tag_summaries import TAGS, JSONText
 from models.task import PRIORITY_RANK
 
@@ -157,11 +157,9 @@ def list_after(
         values.update({f"k{i}": value for i, value in enumerate(position.values)}, after_id=position.id)
         nulls = tuple(value is None for value in position.values)
     shape, total = shape_of(filters, tag_ids), None
-    sort_matches = False
-    if trigram_searchable(filters, conn.dialect.name) and keys[0].lstrip("-") != "due_date":
-        # As models.listing.list_tasks: counted first from the trigram index; the count picks the plan.
-        total = int(conn.execute(count_statement(shape), values).scalar_one())
-        sort_matches = total <= search.SORTED_MATCHES_MAX
+    if keys[0].lstrip("-") != "due_date":  # (a due-date page is its two index-ordered reads)
+        total = search.counted_first(conn, filters, shape, values)
+    sort_matches = total is not None and search.sorts_matches(total)
     statement = page_statement(shape, tuple(keys), conn.dialect.name, nulls, sort_matches=sort_matches)
     rows = fetch_rows(conn, statement, values)
     more = len(rows) > limit

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, or_
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, exists, func, or_, select
 
 from models.queries import tasks
 from models.tags import task_tags
@@ -121,3 +122,8 @@ def params(user_id: str, filters: Filters, tag_ids: Sequence[int], now: datetime
     )
     values.update(due_before=filters.due_before, due_after=filters.due_after, reminder_before=filters.reminder_before)
     return values
+
+
+@functools.lru_cache(maxsize=512)
+def count_statement(shape: Filters) -> Select[Any]:
+    return select(func.count()).select_from(tasks).where(*where(shape))

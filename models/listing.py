@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Integer, Select, bindparam, func, select
 
 from models import search
-from models.list_filters import Filters, order_by, params, shape_of, where
-from models.queries import PUBLIC_COLUMNS, Row, tasks
+from models.list_filters import Filters, count_statement, order_by, params, shape_of, where
+from models.queries import PUBLIC_COLUMNS, Row
 from models.tag_summaries import TAGS
 from models.tags import ids_by_names, tags, task_tags
 from models.user import User
@@ -28,11 +28,6 @@ def list_statement(shape: Filters, keys: tuple[str, ...], dialect: str, with_tag
     limit, offset = bindparam("limit", type_=Integer()), bindparam("offset", type_=Integer())
     columns = (*PUBLIC_COLUMNS, TAGS[dialect]) if with_tags else PUBLIC_COLUMNS
     return select(*columns).where(*where(shape)).order_by(*order_by(keys, dialect)).limit(limit).offset(offset)
-
-
-@functools.lru_cache(maxsize=512)
-def count_statement(shape: Filters) -> Select[Any]:
-    return select(func.count()).select_from(tasks).where(*where(shape))
 
 
 def tag_ids_for(conn: Connection, user_id: str, filters: Filters) -> list[int] | None:
@@ -66,13 +61,10 @@ def list_tasks(
     shape = shape_of(filters, tag_ids)
     values = {**params(user_id, filters, tag_ids, now), "limit": limit, "offset": offset}
     statement = list_statement(shape, tuple(keys), conn.dialect.name)
-    if search.trigram_searchable(filters, conn.dialect.name):
-        # Counted first, from the trigram index (a page of a common term is full, and needs the count
-        # anyway); the count picks the plan of the page.
-        total = int(conn.execute(count_statement(shape), values).scalar_one())
+    if (total := search.counted_first(conn, filters, shape, values)) is not None:
         if offset >= total:
             return [], total
-        if total <= search.SORTED_MATCHES_MAX:
+        if search.sorts_matches(total):
             statement = search.matches_statement(shape, tuple(keys), conn.dialect.name)
         return fetch_rows(conn, statement, values), total
     rows = fetch_rows(conn, statement, values)

@@ -8,10 +8,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, literal_column, select
 from sqlalchemy.sql.util import ClauseAdapter
 
-from models.list_filters import Filters, order_by, where
+from models.list_filters import Filters, count_statement, order_by, where
 from models.queries import PUBLIC_COLUMNS, tasks
 from models.tag_summaries import TAGS
 
@@ -26,6 +26,19 @@ SORTED_MATCHES_MAX = 2000
 
 def trigram_searchable(filters: Filters, dialect: str) -> bool:
     return dialect == "postgresql" and filters.q is not None and TRIGRAM_WORD.search(filters.q) is not None
+
+
+def counted_first(conn: Connection, filters: Filters, shape: Filters, values: dict[str, Any]) -> int | None:
+    """For a `q` the trigram index serves, the total, counted first from the index (a page of a common term
+    is full, and needs the count anyway), so that the count can pick the page's plan; otherwise None."""
+    if not trigram_searchable(filters, conn.dialect.name):
+        return None
+    return int(conn.execute(count_statement(shape), values).scalar_one())
+
+
+def sorts_matches(total: int) -> bool:
+    """Whether a page of `total` matches is sorted from the matches as a set (`over_matches`)."""
+    return total <= SORTED_MATCHES_MAX
 
 
 @functools.lru_cache(maxsize=512)

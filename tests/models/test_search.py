@@ -17,8 +17,8 @@ from sqlalchemy.sql import Select
 
 from models import keyset, search
 from models.db import make_engine
-from models.list_filters import Filters, params, shape_of
-from models.listing import count_statement, list_statement, list_tasks
+from models.list_filters import Filters, count_statement, params, shape_of
+from models.listing import list_statement, list_tasks
 from models.search import matches_statement
 from models.types import UTCDateTime
 from tests.models.test_migrations import scratch_database
