@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -181,3 +183,31 @@ def test_database_urls_are_normalized_for_psycopg2(given: str, expected: str) ->
     from models.db import normalize_url
 
     assert normalize_url(given) == expected
+
+
+def test_a_sqlite_transaction_that_reads_then_writes_waits_for_another_writer(tmp_path: Path) -> None:
+    """`transaction()` takes SQLite's write lock first: a deferred one that read before another writer
+    committed failed its own write at once ("database is locked", a 503), as the in-process fuzz hit."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'locks.db'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE marks (who TEXT)")
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            with db.transaction(engine) as conn:
+                conn.exec_driver_sql("INSERT INTO marks VALUES ('other')")
+        except BaseException as error:
+            errors.append(error)
+
+    with db.transaction(engine) as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM marks").scalar_one()
+        other = threading.Thread(target=other_writer)
+        other.start()
+        other.join(0.5)  # with BEGIN IMMEDIATE it waits for this transaction; deferred, it commits now
+        conn.exec_driver_sql("INSERT INTO marks VALUES ('first')")
+    other.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert sorted(r[0] for r in conn.exec_driver_sql("SELECT who FROM marks")) == ["first", "other"]
+    engine.dispose()
