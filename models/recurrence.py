@@ -55,6 +55,12 @@ def _clamp_day(match: re.Match[str]) -> str:
 
 
 def next_occurrence(rule: str, series_start: datetime, after: datetime) -> datetime | None:
-    """The first occurrence of the series strictly after `after`, or None when the rule has run out."""
-    following: datetime | None = rrulestr(SHORTHANDS.get(rule, rule), dtstart=series_start).after(after)
+    """The first occurrence of the series strictly after `after`, or None when the rule has run out. An
+    ordinal BYDAY past a month's weeks (`FREQ=YEARLY;BYMONTH=8;BYDAY=WE,MO,52SA`) makes dateutil raise
+    IndexError (a 500 on completing such a task, found by the live fuzz): such a series ends there,
+    rather than failing the write."""
+    try:
+        following: datetime | None = rrulestr(SHORTHANDS.get(rule, rule), dtstart=series_start).after(after)
+    except IndexError:
+        return None
     return following

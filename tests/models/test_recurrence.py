@@ -57,3 +57,11 @@ def test_rules_outside_the_grammar_are_refused(rule: str) -> None:
 )  # fmt: skip
 def test_next_occurrence(rule: str, start: datetime, after: datetime, expected: datetime | None) -> None:
     assert next_occurrence(normalize(rule), start, after) == expected
+
+
+def test_a_rule_dateutil_cannot_step_ends_the_series() -> None:
+    """An ordinal BYDAY past a month's weeks, the 52nd Saturday of August: dateutil raised IndexError
+    (a 500 found by the live fuzz); the series ends instead."""
+    rule = normalize("FREQ=YEARLY;INTERVAL=28;BYMONTH=8;BYDAY=WE,MO,52SA;WKST=SA")
+    start = datetime(2027, 2, 28, 10, tzinfo=UTC)
+    assert next_occurrence(rule, start, start) is None
