@@ -21,7 +21,14 @@ from sqlalchemy import Engine, text
 
 from handlers.app import SPEC_FILE, create_app
 from handlers.core.config import Settings
-from tests.fuzz.contract import BearerToken, make_isolation_check, pin_user_id, respect_prose_constraints
+from tests.fuzz.contract import (
+    BearerToken,
+    make_isolation_check,
+    pin_user_id,
+    probe_of,
+    probes_for,
+    respect_prose_constraints,
+)
 from tests.support.helpers import token
 
 isolation_is_enforced = make_isolation_check(token)
@@ -85,6 +92,20 @@ def app(settings: Settings, engine: Engine) -> Iterator[Any]:
 def test_every_operation_keeps_the_contract(case: Case, app: Any) -> None:
     respect_prose_constraints(case, token)
     case.call_and_validate(additional_checks=[isolation_is_enforced])
+
+
+@hypothesis.given(case=schema["/{user_id}/tasks/{id}"]["GET"].as_strategy())
+@hypothesis.settings(FAST, max_examples=5)
+def test_isolation_probes_leave_the_probed_case_valid(case: Case) -> None:
+    """A probe's metadata is its own: Schemathesis re-validates a case's metadata against the request
+    that reads it, and the engine reads the sent case's frozen, so metadata shared with a probe on
+    another user's path ended up "negative" for the valid case too (and the run's warnings then saw no
+    valid request of the operation answered)."""
+    for _, other_token, path, _ in probes_for(dict(case.path_parameters), token):
+        probe = probe_of(case, other_token, path)
+        assert probe.path_parameters == path
+        assert probe.meta is None or probe.meta is not case.meta
+    assert case.meta is not None and case.meta.generation.mode.is_positive
 
 
 def test_sequences_along_links_keep_the_contract(app: Any, engine: Engine) -> None:
