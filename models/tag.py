@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.task import BigId
@@ -29,6 +29,8 @@ class Tag(SQLModel, table=True):
     name_key: str = Field(sa_column=Column(String(), nullable=False))  # casefold(name): uniqueness and order
     color: str | None = Field(default=None, sa_column=Column(String(7), nullable=True))  # #RRGGBB
     version: int = Field(default=1, sa_column=Column(BigInteger(), nullable=False, server_default="1"))
+    # Kept by the task_tags triggers (migration 0007), like the version.
+    task_count: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
     change_seq: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

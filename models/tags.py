@@ -23,9 +23,8 @@ class DuplicateName(Exception):
     """The user already has a tag of that name (compared case-insensitively)."""
 
 
-TASK_COUNT = select(func.count()).where(task_tags.c.tag_id == tags.c.id).scalar_subquery().label("task_count")
 TAG_COLUMNS = (
-    tags.c.id, tags.c.name, tags.c.color, TASK_COUNT, tags.c.version, tags.c.created_at, tags.c.updated_at,
+    tags.c.id, tags.c.name, tags.c.color, tags.c.task_count, tags.c.version, tags.c.created_at, tags.c.updated_at,
 )  # fmt: skip
 OWNED_TAG = (tags.c.id == bindparam("tag_id"), tags.c.user_id == bindparam("owner_id"))
 IDS = bindparam("ids", expanding=True, type_=Integer())
