@@ -101,17 +101,19 @@ def page_statement(
     nulls: tuple[bool, ...] | None,
     with_tags: bool = True,
     sort_matches: bool = False,
+    counted: bool = False,
 ) -> Select[Any]:
     """The page after a position whose values are NULL where `nulls` says (None: the first page), each row
     with its tags (`with_tags=False`: without them, for the tests of the plan's reads of tasks).
-    `sort_matches`: the matches found as a set, then sorted (see models.search.over_matches)."""
+    `sort_matches`: the matches found as a set, then sorted (see models.search.over_matches), `counted`
+    with their number (a first page only)."""
     tags_column = [TAGS[dialect]] if with_tags else []
     limit = bindparam("limit", type_=Integer())
     terms = terms_of(keys, dialect, nulls or (False,) * len(keys))
     if keys[0].lstrip("-") != "due_date":
         bound = [] if nulls is None else [after(terms)]
         if sort_matches:
-            return over_matches([*filtered(shape), *bound], keys, dialect)
+            return over_matches([*filtered(shape), *bound], keys, dialect, counted=counted)
         page = select(*PUBLIC_COLUMNS, *tags_column).where(*filtered(shape), *bound)
         return page.order_by(*order_by(keys, dialect)).limit(limit)
     # NULL due dates come last either way, but an index keeps them at one end (read backwards, first): the
@@ -157,7 +159,13 @@ def list_after(
         values.update({f"k{i}": value for i, value in enumerate(position.values)}, after_id=position.id)
         nulls = tuple(value is None for value in position.values)
     shape, total = shape_of(filters, tag_ids), None
-    if keys[0].lstrip("-") != "due_date":  # (a due-date page is its two index-ordered reads)
+    dialect, by_due_date = conn.dialect.name, keys[0].lstrip("-") == "due_date"
+    if position is None and not by_due_date and search.trigram_searchable(filters, dialect):
+        statement = page_statement(shape, tuple(keys), dialect, None, sort_matches=True, counted=True)
+        rows = fetch_rows(conn, statement, search.counted_values(values))
+        if (total := search.counted_page(rows)) is not None:
+            return rows[:limit], total, len(rows) > limit
+    if not by_due_date:  # (a due-date page is its two index-ordered reads)
         total = search.counted_first(conn, filters, shape, values)
     sort_matches = total is not None and search.sorts_matches(total)
     statement = page_statement(shape, tuple(keys), conn.dialect.name, nulls, sort_matches=sort_matches)

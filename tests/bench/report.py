@@ -15,6 +15,14 @@ from tests.bench.seed import GROWTH_SIZES
 
 Result = dict[str, float]
 # The targets: app CPU ms per request (list_tagged: the default page, 50 tasks with 3 tags each).
+# The growth figures: the list of a user with 100, 10,000 and 100,000 tasks (tests/bench/seed.py). The tag
+# budget is judged on `tag_half`, whose page is full at every size; `tag`'s is 10 rows at 100 tasks, 50 above.
+GROWTH_KINDS = {
+    "default": "default",
+    "filtered": "status+due_date",
+    "tag": "tag_ids (a tenth)",
+    "tag_half": "tag_ids (half)",
+}
 CPU_BUDGET = {"list_tagged": 0.9, "get": 0.6, "create": 1.1, "update": 1.0, "complete": 1.0, "delete": 0.7}
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "bench"
 LATEST, EARLIER = COMMITTED / "latest.json", COMMITTED / "after.json"
@@ -112,20 +120,17 @@ def summary(data: dict[str, Any], last: dict[str, Any]) -> str:
 
 
 def growth_table(growth: dict[str, Result]) -> str:
-    rows = ["| tasks of the user | default p50 / p99 ms | status+due_date p50 / p99 ms | tag_ids p50 / p99 ms "
-            "| CPU ms/req (default) |"]  # fmt: skip
-    rows.append("|---|---|---|---|---|")
+    heads = " | ".join(f"{label} p50 / p99 ms" for label in GROWTH_KINDS.values())
+    rows = [f"| tasks of the user | {heads} | CPU ms/req (default) |", "|---|" + "---|" * (len(GROWTH_KINDS) + 1)]
     for size in GROWTH_SIZES:
-        d, f, t = (growth[f"grow_{kind}_{size}"] for kind in ("default", "filtered", "tag"))
-        rows.append(
-            f"| {size:,} | {d['p50_us'] / 1000:.2f} / {d['p99_us'] / 1000:.2f} "
-            f"| {f['p50_us'] / 1000:.2f} / {f['p99_us'] / 1000:.2f} "
-            f"| {t['p50_us'] / 1000:.2f} / {t['p99_us'] / 1000:.2f} | {d['cpu_ms_per_request']:.3f} |"
-        )
+        cells = [growth[f"grow_{kind}_{size}"] for kind in GROWTH_KINDS if f"grow_{kind}_{size}" in growth]
+        figures = " | ".join(f"{r['p50_us'] / 1000:.2f} / {r['p99_us'] / 1000:.2f}" for r in cells)
+        rows.append(f"| {size:,} | {figures} | {cells[0]['cpu_ms_per_request']:.3f} |")
     lo, hi = GROWTH_SIZES[0], GROWTH_SIZES[-1]
-    for kind in ("default", "filtered", "tag"):
-        ratio = growth[f"grow_{kind}_{hi}"]["p50_us"] / growth[f"grow_{kind}_{lo}"]["p50_us"]
-        rows.append(f"\np50 at {hi:,} / p50 at {lo:,} tasks ({kind}): {ratio:.2f}x (target ≤ 1.5x)")
+    for kind in GROWTH_KINDS:
+        if f"grow_{kind}_{hi}" in growth:
+            ratio = growth[f"grow_{kind}_{hi}"]["p50_us"] / growth[f"grow_{kind}_{lo}"]["p50_us"]
+            rows.append(f"\np50 at {hi:,} / p50 at {lo:,} tasks ({kind}): {ratio:.2f}x (target ≤ 1.5x)")
     return "\n".join(rows)
 
 

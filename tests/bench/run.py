@@ -46,7 +46,9 @@ def interleaved(ids: dict[str, list[int]], users: list[str]) -> list[tuple[str, 
     return [(u, ids[u][k]) for k in range(min(len(ids[u]) for u in users)) for u in users]
 
 
-def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: dict[str, int]) -> dict[str, Any]:
+def request_files(
+    folder: Path, secret: str, ids: dict[str, list[int]], tag_of: dict[str, dict[str, int]]
+) -> dict[str, Any]:
     """One file of requests per run (see requests.lua), each user's requests carrying that user's token."""
     exp = int(time.time()) + 3600
     users = [*ids, *seed.TAGGED_USERS, *(seed.growth_user(size) for size in seed.GROWTH_SIZES)]
@@ -75,7 +77,8 @@ def request_files(folder: Path, secret: str, ids: dict[str, list[int]], tag_of: 
         user = seed.growth_user(size)
         lines[f"grow_default_{size}"] = [("GET", f"/api/{user}/tasks", user, b"")]
         lines[f"grow_filtered_{size}"] = [("GET", f"/api/{user}/tasks{FILTERED}", user, b"")]
-        lines[f"grow_tag_{size}"] = [("GET", f"/api/{user}/tasks?tag_ids={tag_of[user]}", user, b"")]
+        for kind in seed.GROWTH_TAGS:
+            lines[f"grow_{kind}_{size}"] = [("GET", f"/api/{user}/tasks?tag_ids={tag_of[kind][user]}", user, b"")]
     files: dict[str, Any] = {"tokens": tokens}
     for name, rows in lines.items():
         files[name] = folder / f"{name}.tsv"
@@ -133,7 +136,8 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
     for user in SAMPLE:  # what statements.py's get script assumes
         n = int(user.removeprefix("bench-"))
         assert ids[user] == list(range((n - 1) * seed.TASKS_PER_USER + 1, n * seed.TASKS_PER_USER + 1)), user
-    tag_of = seed.first_tag_ids(cur, [seed.growth_user(size) for size in seed.GROWTH_SIZES])
+    growth_users = [seed.growth_user(size) for size in seed.GROWTH_SIZES]
+    tag_of = {kind: seed.tag_ids(cur, growth_users, tag) for kind, (tag, _) in seed.GROWTH_TAGS.items()}
     files = request_files(folder, secret, ids, tag_of)
     results: dict[str, dict[str, float]] = {}
     last = report.last_committed()  # each figure is printed beside it, so that a regression shows
@@ -152,7 +156,7 @@ def run(args: argparse.Namespace, folder: Path, database: str, url: str) -> int:
         files.update({name: folder / f"{name}.tsv" for name in paging.FIGURES})
         growth = {}
         for size in seed.GROWTH_SIZES:
-            for kind in ("default", "filtered", "tag"):
+            for kind in report.GROWTH_KINDS:
                 name = f"grow_{kind}_{size}"
                 load.wrk(base, files[name], 8, 2)
                 growth[name] = load.measured_wrk(server, files[name], 8, max(args.seconds // 2, 3))

@@ -1,9 +1,9 @@
 """Seed a fresh, migrated PostgreSQL database with realistic data, in SQL (INSERT … SELECT generate_series).
 
 1,000 users with 50 tasks each; 100 more whose tasks carry 3 of their 5 tags each; three users with
-100, 10,000 and 100,000 tasks (cost growth), a tenth of them tagged; the users whose tasks the delete run
-consumes. Titles, descriptions, priorities, completion and due dates
-vary the way a real list does: a third completed, half without a due date, created over a year.
+100, 10,000 and 100,000 tasks (cost growth), a tenth of them tagged `tag 1` and half `tag 2`; the users
+whose tasks the delete run consumes. Titles, descriptions, priorities, completion and due dates vary the
+way a real list does: a third completed, half without a due date, created over a year.
 """
 
 from __future__ import annotations
@@ -51,12 +51,15 @@ INSERT INTO task_tags (task_id, tag_id)
 SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id
 WHERE t.user_id = ANY(%(users)s) AND (t.id + g.id) %% 5 < 3
 """
-# One tag (`tag 1`) on a tenth of the task: what the tag-filtered list of a growth user asks for.
-TENTH_TAGGED_SQL = """
+# What the tag-filtered lists of a growth user ask for: `tag 1` on a tenth of its tasks (the 100-task
+# user's page has 10 rows, the others' 50), `tag 2` on half (every size fills the page of 50, so the sizes
+# differ only in the tasks behind the page).
+TAGGED_FRACTION_SQL = """
 INSERT INTO task_tags (task_id, tag_id)
-SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id AND g.name = 'tag 1'
-WHERE t.user_id = ANY(%(users)s) AND t.id %% 10 = 0
+SELECT t.id, g.id FROM tasks t JOIN tags g ON g.user_id = t.user_id AND g.name = %(tag)s
+WHERE t.user_id = ANY(%(users)s) AND t.id %% %(every)s = 0
 """
+GROWTH_TAGS = {"tag": ("tag 1", 10), "tag_half": ("tag 2", 2)}  # growth figure: (tag, one task in every n)
 
 
 def bench_users() -> list[str]:
@@ -78,11 +81,12 @@ def seed(cur: Any) -> None:
     cur.execute(TASKS_SQL, {"users": DELETE_USERS, "count": DELETE_POOL})
     cur.execute(TAGS_SQL, {"users": [*TAGGED_USERS, *growth]})
     cur.execute(THREE_TAGS_SQL, {"users": TAGGED_USERS})
-    cur.execute(TENTH_TAGGED_SQL, {"users": growth})
+    for tag, every in GROWTH_TAGS.values():
+        cur.execute(TAGGED_FRACTION_SQL, {"users": growth, "tag": tag, "every": every})
 
 
-def first_tag_ids(cur: Any, users: list[str]) -> dict[str, int]:
-    cur.execute("SELECT user_id, id FROM tags WHERE user_id = ANY(%s) AND name = 'tag 1'", (users,))
+def tag_ids(cur: Any, users: list[str], name: str) -> dict[str, int]:
+    cur.execute("SELECT user_id, id FROM tags WHERE user_id = ANY(%s) AND name = %s", (users, name))
     return dict(cur.fetchall())
 
 
