@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, exists, func, or_, select
 
 from models.queries import tasks
+from models.search_text import SearchTextMatches
 from models.tags import task_tags
 
 SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
@@ -89,6 +90,7 @@ def where(shape: Filters) -> list[ColumnElement[bool]]:
     if shape.q is not None:
         pattern = _param("pattern")
         clauses.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
+        clauses.append(SearchTextMatches(pattern))
     if shape.category_key is not None:
         clauses.append(tasks.c.category_key == _param("category_key"))
     clauses += [has_tag(_param(f"tag_{i}", Integer())) for i in range(len(shape.tag_ids))]
