@@ -45,29 +45,39 @@ class DrainingServer(uvicorn.Server):
         duplicates = [
             socket.socket(fileno=os.dup(listener.fileno())) for server in self.servers for listener in server.sockets
         ]
-        drained = sum([await self.drain(sock) for sock in duplicates])
+        drained = await self.hand_over([connection for sock in duplicates for connection in self.queued(sock)])
         for server in self.servers:
             server.close()
         for _ in range(3):
             await asyncio.sleep(0)
+        last = []
         for sock in duplicates:
-            drained += await self.drain(sock)
-            sock.close()  # the listening socket closes here: from now on a connect() is refused
+            last += self.queued(sock)
+            sock.close()  # the listening socket closes here, with no await since its last accept()
+        drained += await self.hand_over(last)
         log.info("Listener drained (%d queued connections accepted); closing it", drained)
         await super().shutdown(sockets)
 
-    async def drain(self, sock: socket.socket) -> int:
-        """Accept and serve every connection queued on the listener."""
-        loop = asyncio.get_running_loop()
+    def queued(self, sock: socket.socket) -> list[socket.socket]:
+        """The connections queued on the listener now, accepted without an await: a client that gets its
+        answer meanwhile and connects again is not among them. (Accepting and serving one at a time let 16
+        reconnecting writers keep a drain, and SIGTERM, going for 11.6 s: 6,289 connections in CI.) At most
+        a backlog's worth, in case the kernel keeps queueing."""
         sock.setblocking(False)
-        drained = 0
-        while True:
+        accepted = []
+        for _ in range(self.config.backlog):
             try:
-                connection, _ = sock.accept()
+                accepted.append(sock.accept()[0])
             except OSError:  # nothing queued (EAGAIN), or the socket is gone
-                return drained
+                break
+        return accepted
+
+    async def hand_over(self, connections: list[socket.socket]) -> int:
+        """Serve accepted connections like any other (uvicorn then lets their requests finish)."""
+        loop = asyncio.get_running_loop()
+        for connection in connections:
             await loop.connect_accepted_socket(self.new_protocol, connection)
-            drained += 1
+        return len(connections)
 
     def new_protocol(self) -> asyncio.Protocol:
         protocol: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
