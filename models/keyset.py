@@ -168,7 +168,7 @@ def list_after(
     if not by_due_date:  # (a due-date page is its two index-ordered reads)
         total = search.counted_first(conn, filters, shape, values)
     sort_matches = total is not None and search.sorts_matches(total)
-    statement = page_statement(shape, tuple(keys), conn.dialect.name, nulls, sort_matches=sort_matches)
+    statement = page_statement(shape, tuple(keys), dialect, nulls, sort_matches=sort_matches)
     rows = fetch_rows(conn, statement, values)
     more = len(rows) > limit
     if total is None and position is None and not more:
