@@ -36,7 +36,7 @@ from handlers.runtime.cors import ProblemCORSMiddleware
 from handlers.runtime.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
 from handlers.runtime.routing import ask_swagger_ui_for_docs_only, connexion_middlewares
 from handlers.runtime.validation import validator_map
-from models.db import make_engine
+from models.db import waits_yield, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = ROOT / "openapi.yaml"
@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 
     spec = load_spec()
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=connexion_middlewares(), security_map=SECURITY_MAP)
-    use_prebuilt_operations(app, HandlerSlots(settings.db_pool_size, settings.db_pool_timeout))  # before add_api
+    slots = HandlerSlots(settings.db_pool_size, settings.db_pool_timeout, waits_yield(context.engine))
+    use_prebuilt_operations(app, slots)  # before add_api
     app.add_api(
         spec,
         base_path=BASE_PATH,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypedDict
 
@@ -89,6 +90,20 @@ def make_engine(
         pooler.tolerate_refused_options(engine, given, statement_timeout)
         pooler.check_statement_timeout(engine, statement_timeout)
     return engine
+
+
+def waits_yield(engine: Engine) -> Callable[[], bool]:
+    """A check whether code using `engine` may run in a greenlet on the event loop: its database waits
+    are then the loop's (`models.waits`), which holds for PostgreSQL once the engine has handed out a
+    first connection. SQLite's waits (its busy timeout) block, so never. Before the first connection,
+    SQLAlchemy's first-connect hooks (the dialect's initialize, with its queries) run under a threading
+    lock: a greenlet waiting on the database inside it would block every other one on the loop that
+    wants a connection, itself included (handlers.runtime.operations)."""
+    if engine.dialect.name != "postgresql":
+        return lambda: False
+    connected = threading.Event()
+    event.listen(engine, "checkout", lambda *_: connected.set(), once=True)
+    return connected.is_set
 
 
 def ping_when_idle(engine: Engine, idle_seconds: float) -> None:

@@ -6,10 +6,15 @@ then waits in `recv()` for as long as the kernel keeps the socket, which can be 
 wait callback do every wait of every connection (its "green" mode); this one waits with `select()` and a
 deadline, and on expiry closes the connection and raises `OperationalError`. SQLAlchemy sees a closed
 connection, treats it as a disconnect and drops it from the pool; the request becomes a 503.
+
+In a handler (a greenlet on the event loop, `handlers.runtime.operations.HandlerSlots`) a wait is the
+loop's: the greenlet hands the loop a readiness future for the socket and the loop runs other requests
+meanwhile. Anywhere else (migrations, the housekeeping thread, tests) it is `poll()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import select
@@ -18,6 +23,8 @@ from typing import Any
 
 import psycopg2
 from psycopg2 import extensions
+from sqlalchemy.util import await_
+from sqlalchemy.util.concurrency import in_greenlet
 
 
 class BoundedWaitConnection(extensions.connection):
@@ -43,20 +50,49 @@ def bounded_wait(conn: Any) -> None:
         timeout = conn.connect_timeout
     else:
         timeout = conn.io_timeout
-    # poll(), not select(): select() raises ValueError for a descriptor over 1023, which a worker with a
-    # thousand client connections open hands to its next database connection.
-    waits = {extensions.POLL_READ: select.POLLIN, extensions.POLL_WRITE: select.POLLOUT}
     while True:
         state = conn.poll()
         if state == extensions.POLL_OK:
             return
-        if state not in waits:
+        if state not in (extensions.POLL_READ, extensions.POLL_WRITE):
             raise psycopg2.OperationalError(f"bad state from poll: {state}")
-        poller = select.poll()
-        poller.register(conn.fileno(), waits[state] | select.POLLERR | select.POLLHUP)
-        if not poller.poll(None if timeout is None else timeout * 1000):
+        writing = state == extensions.POLL_WRITE
+        if in_greenlet():
+            ready = await_(loop_ready(conn.fileno(), writing, timeout))
+        else:
+            ready = polled_ready(conn.fileno(), writing, timeout)
+        if not ready:
             abandon(conn)
             raise psycopg2.OperationalError(f"no answer from the database within {timeout} s")
+
+
+def polled_ready(fd: int, writing: bool, timeout: float | None) -> bool:
+    """Whether `fd` became ready within `timeout` seconds, waiting in this thread."""
+    # poll(), not select(): select() raises ValueError for a descriptor over 1023, which a worker with a
+    # thousand client connections open hands to its next database connection.
+    poller = select.poll()
+    poller.register(fd, (select.POLLOUT if writing else select.POLLIN) | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(None if timeout is None else timeout * 1000))
+
+
+async def loop_ready(fd: int, writing: bool, timeout: float | None) -> bool:
+    """Whether `fd` became ready within `timeout` seconds, waiting in the running event loop."""
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[bool] = loop.create_future()
+    watch, unwatch = (loop.add_writer, loop.remove_writer) if writing else (loop.add_reader, loop.remove_reader)
+    watch(fd, settle, outcome, True)  # the loop reports errors and hang-ups as readiness too
+    timer = None if timeout is None else loop.call_later(timeout, settle, outcome, False)
+    try:
+        return await outcome
+    finally:
+        unwatch(fd)
+        if timer is not None:
+            timer.cancel()
+
+
+def settle(outcome: asyncio.Future[bool], ready: bool) -> None:
+    if not outcome.done():
+        outcome.set_result(ready)
 
 
 def abandon(conn: Any) -> None:

@@ -8,7 +8,11 @@ handler's signature check cached):
 - `AsyncApp._middleware_app.api_cls` (private attribute, read when `add_api` runs);
 - `AsyncApi.make_operation(operation)`, `.pythonic_params`, `.jsonifier`;
 - `AsyncOperation.from_operation(...)`, `AsyncOperation._fn` (private) and the `fn` property `__call__` awaits;
-- `StarletteDecorator.decorate(fn)`, `.framework.get_request(uri_parser=, scope=, receive=)`, `.uri_parser`;
+- `StarletteDecorator.decorate(fn)`, `.framework.get_request(uri_parser=, scope=, receive=)`, `.uri_parser`,
+  and `decorate` wrapping the handler with the `_sync_async_decorator` property (private), replaced so that
+  a sync handler runs in the app's slots: in a greenlet on the loop (SQLAlchemy's `greenlet_spawn`, and
+  `await_` / `concurrency.in_greenlet` in `models/waits.py`), or on a thread until the engine has
+  connected once (`models.db.waits_yield`: its first-connect hooks hold a threading lock across queries);
 - `connexion.context.scope` / `.receive`; `BearerSecurityHandler._accepts_kwarg` (private static method)
   and `AsyncApp(security_map=...)`.
 
