@@ -49,10 +49,10 @@ class CachingTokenVerifier(TokenVerifier):
         hit = self._verified.get(token)
         if hit is not None:
             if self._clock() < hit.deadline and self._still_has(hit):
-                metrics.TOKEN_CACHE.labels("hit").inc()
+                metrics.TOKEN_CACHE_HITS.inc()
                 return dict(hit.claims)  # a copy: no handler can change what later requests see
             del self._verified[token]  # verify again, which refuses it with the usual reason
-        metrics.TOKEN_CACHE.labels("miss").inc()
+        metrics.TOKEN_CACHE_MISSES.inc()
         claims = await super().verify(token)
         header = jwt.get_unverified_header(token)  # it parsed and verified a moment ago
         key_id = header.get("kid") if isinstance(header.get("kid"), str) else None

@@ -18,6 +18,7 @@ from typing import Any
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator, pythonic, sanitized
 from connexion.security import BearerSecurityHandler
 from sqlalchemy.util import greenlet_spawn
 
@@ -67,10 +68,25 @@ class HandlerSlots:
             self._free.release()
 
 
+class NameCachingParameterDecorator(AsyncParameterDecorator):
+    """Connexion's, with each parameter name's Python spelling remembered: it respells every name of
+    every request (`inflection.underscore` and three regular expressions each), 3.4 % of a get's samples.
+    Names come from the spec (unknown query parameters are refused before), the cache is bounded anyway."""
+
+    def __init__(self, *, framework: Any, pythonic_params: bool = False) -> None:
+        super().__init__(framework=framework, pythonic_params=pythonic_params)
+        spell: Callable[[str], str] = pythonic if pythonic_params else sanitized
+        self.sanitize_fn = functools.lru_cache(maxsize=1024)(spell)
+
+
 class PrebuiltStarletteDecorator(StarletteDecorator):
     def __init__(self, slots: HandlerSlots, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.slots = slots
+
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return NameCachingParameterDecorator
 
     @property
     def _sync_async_decorator(self) -> Callable[[Callable[..., Any]], Callable[..., Awaitable[Any]]]:

@@ -32,9 +32,9 @@ class RequestMetricsMiddleware:
 
         async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                labels = (operation_of(scope), f"{message['status'] // 100}xx")
-                metrics.REQUESTS.labels(*labels).inc()
-                metrics.LATENCY.labels(*labels).observe(time.perf_counter() - started)
+                count, latency = metrics.request_series(operation_of(scope), f"{message['status'] // 100}xx")
+                count.inc()
+                latency.observe(time.perf_counter() - started)
             await send(message)
 
         metrics.IN_FLIGHT.inc()
