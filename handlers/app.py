@@ -33,10 +33,11 @@ from handlers.core.rate_limits import RateLimits
 from handlers.core.resolver import TaggedResolver
 from handlers.core.urls import BASE_PATH
 from handlers.runtime.cors import ProblemCORSMiddleware
-from handlers.runtime.operations import SECURITY_MAP, HandlerSlots, use_prebuilt_operations
+from handlers.runtime.handler_slots import HandlerSlots
+from handlers.runtime.operations import SECURITY_MAP, use_prebuilt_operations
 from handlers.runtime.routing import ask_swagger_ui_for_docs_only, connexion_middlewares
 from handlers.runtime.validation import validator_map
-from models.db import waits_yield, make_engine
+from models.db import make_engine, waits_yield
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = ROOT / "openapi.yaml"

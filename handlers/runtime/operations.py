@@ -16,56 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
-from connexion.context import receive, scope
+from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import AsyncParameterDecorator, pythonic, sanitized
 from connexion.security import BearerSecurityHandler
-from sqlalchemy.util import greenlet_spawn
+from connexion.uri_parsing import AbstractURIParser
 
-from handlers.core import metrics
-from handlers.core.problems import ServiceUnavailable
-
-
-class HandlerSlots:
-    """At most `size` handlers of one app run at once, and a request waits at most `timeout` seconds
-    for a slot, then gets a 503. Sized to the pool: more handlers than pooled connections only wait on
-    the pool or open overflow connections that close again (3,145 new PostgreSQL sessions in one `make
-    bench` run with AnyIO's 40 threads). Error handlers take no slot.
-
-    A sync handler runs on the event loop, in a greenlet (SQLAlchemy's `greenlet_spawn`): each wait of
-    its database connection yields to the loop (`models.waits`), so handlers in flight overlap on their
-    round trips as threads would, without a thread hop per request. The hop to AnyIO's pool (Connexion's
-    `run_in_threadpool`) and back was 25-30 % of a get's CPU here (1.43 → 1.0 ms, wrk -c64, one worker),
-    most of it GIL hand-offs between the loop and the handler thread. A handler that is cancelled (the
-    server's shutdown deadline) stops at its next database wait; its connection is closed, its
-    transaction rolled back by the server. Sized so that no checkout ever waits on the pool: that wait
-    would block the loop. Where `inline` says the database's waits do not yield (SQLite, or before the
-    engine's first connection: `models.db.waits_yield`), the handler runs on a thread of asyncio's."""
-
-    def __init__(self, size: int, timeout: float, inline: Callable[[], bool] = lambda: True) -> None:
-        self._size, self._timeout, self._inline = size, timeout, inline
-        self._free: asyncio.Semaphore | None = None  # made on first use, in the serving loop
-
-    async def run_sync(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        """`function(*args, **kwargs)` once a slot is free, its database waits yielding to the loop."""
-        if self._free is None:
-            self._free = asyncio.Semaphore(self._size)
-        if self._free.locked():
-            metrics.SLOT_WAITS.inc()
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await self._free.acquire()
-            except TimeoutError:
-                metrics.SLOT_TIMEOUTS.inc()
-                raise ServiceUnavailable("The service is busy; try again shortly") from None
-        else:
-            await self._free.acquire()  # a free slot: returns without suspending
-        try:
-            if self._inline():
-                return await greenlet_spawn(function, *args, **kwargs)
-            return await asyncio.to_thread(function, *args, **kwargs)
-        finally:
-            self._free.release()
+from handlers.runtime.handler_slots import HandlerSlots
 
 
 class NameCachingParameterDecorator(AsyncParameterDecorator):
@@ -106,13 +63,34 @@ class PrebuiltStarletteDecorator(StarletteDecorator):
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         decorated = self.decorate(function)
+        made_for: list[Any] = [None, None]  # the spec operation (one per route and app), its URI parser
 
         @functools.wraps(function)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            request = self.framework.get_request(uri_parser=self.uri_parser, scope=scope, receive=receive)
+            if made_for[0] is not (current := operation._get_current_object()):
+                made_for[:] = [current, memoizing(current.uri_parser_class)(*self.uri_parser_args(current))]
+            request = self.framework.get_request(uri_parser=made_for[1], scope=scope, receive=receive)
             return await decorated(request)
 
         return wrapper
+
+    def uri_parser_args(self, spec_operation: Any) -> tuple[Any, Any]:
+        """What Connexion's `uri_parser` property makes its parser of, on every request."""
+        return spec_operation.parameters, spec_operation.body_definition()
+
+
+@functools.cache
+def memoizing(parser_class: type[AbstractURIParser]) -> type[AbstractURIParser]:
+    """`parser_class` with `param_schemas` computed once: Connexion's rebuilds the dict of every
+    parameter's schema for each parameter it resolves. A parser keeps no state of a request's."""
+
+    class MemoizingURIParser(parser_class):
+        @functools.cached_property
+        def param_schemas(self) -> dict[str, Any]:
+            schemas: dict[str, Any] = parser_class.param_schemas.fget(self)
+            return schemas
+
+    return MemoizingURIParser
 
 
 class PrebuiltAsyncOperation(AsyncOperation):

@@ -14,7 +14,8 @@ from pathlib import Path
 from connexion import AsyncApp
 from starlette.responses import Response
 
-from handlers.runtime.operations import HandlerSlots, use_prebuilt_operations
+from handlers.runtime.handler_slots import HandlerSlots
+from handlers.runtime.operations import use_prebuilt_operations
 
 
 def nothing() -> Response:
