@@ -33,6 +33,8 @@ def unpack(key: bytes, user_id: str, cursor: str, context: bytes = b"") -> bytes
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except ValueError:
         return None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != cursor:
+        return None  # another spelling of these bytes (the last character's unused bits set): an edit
     payload, signature = raw[:-SIGNATURE_BYTES], raw[-SIGNATURE_BYTES:]
     if len(raw) <= SIGNATURE_BYTES or not hmac.compare_digest(signature, _signature(key, user_id, payload, context)):
         return None

@@ -200,3 +200,25 @@ def test_every_row_of_a_cursor_page_carries_its_tags(client: TestClient, sort: s
     second = client.get(next_url(first) or "", headers=auth())
     for task in [*first.json(), *second.json()]:
         assert [tag["name"] for tag in task["tags"]] == ["shared", f"tag {task['title'][1]}"], task
+
+
+def test_a_cursor_spelt_another_way_is_refused() -> None:
+    """base64 leaves bits of a cursor's last character unused, and Python's decoder ignores them: `…A`
+    and `…B` can be the same bytes. Only the spelling the service made is accepted (CI once saw a flipped
+    last character pass)."""
+    from handlers.cursor_signing import pack, unpack
+
+    key = b"k" * 32
+    cursor = pack(key, "alice", b"\x01")  # 17 bytes: the last character's two low bits are unused
+    assert unpack(key, "alice", cursor) == b"\x01"
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(cursor[-1])
+    respelt = cursor[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1]
+    assert respelt != cursor
+    assert base64_bytes(respelt) == base64_bytes(cursor)  # the same bytes, another spelling
+    assert unpack(key, "alice", respelt) is None
+
+
+def base64_bytes(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

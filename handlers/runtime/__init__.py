@@ -3,8 +3,8 @@ measured (the module says by how much); each is guarded by a test in `tests/runt
 framework stops honouring it. Written against connexion 3.3.0, starlette 1.10.0, uvicorn 0.54.0 and
 httptools 0.9.0 (pinned in pyproject.toml); on an upgrade, check what each module relies on:
 
-`operations.py` (each operation's decorator chain built once; the app's handler slots; the bearer
-handler's signature check cached):
+`operations.py` and `handler_slots.py` (each operation's decorator chain and URI parser built once; the
+app's handler slots; the bearer handler's signature check cached):
 - `AsyncApp._middleware_app.api_cls` (private attribute, read when `add_api` runs);
 - `AsyncApi.make_operation(operation)`, `.pythonic_params`, `.jsonifier`;
 - `AsyncOperation.from_operation(...)`, `AsyncOperation._fn` (private) and the `fn` property `__call__` awaits;
@@ -13,6 +13,10 @@ handler's signature check cached):
   a sync handler runs in the app's slots: in a greenlet on the loop (SQLAlchemy's `greenlet_spawn`, and
   `await_` / `concurrency.in_greenlet` in `models/waits.py`), or on a thread until the engine has
   connected once (`models.db.waits_yield`: its first-connect hooks hold a threading lock across queries);
+- `connexion.context.operation` (a werkzeug `LocalProxy`, `_get_current_object()`) being the one spec
+  operation of a route, its `uri_parser_class`, `.parameters`, `.body_definition()`, and a URI parser
+  keeping no state of a request's (`param_schemas` a property recomputed on each use);
+- `AsyncParameterDecorator.sanitize_fn` (set in `__init__`, passed to `prep_kwargs`);
 - `connexion.context.scope` / `.receive`; `BearerSecurityHandler._accepts_kwarg` (private static method)
   and `AsyncApp(security_map=...)`.
 

@@ -47,3 +47,26 @@ def test_a_parameter_listed_twice_is_reported_once() -> None:
     with pytest.raises(InvalidRequest) as raised:
         validator.validate(scope)
     assert raised.value.ext["errors"] == [{"detail": "id must be at least 1", "parameter": "id"}]
+
+
+def test_remembered_parameter_verdicts_are_the_checked_ones() -> None:
+    """A verdict is remembered per schema, parameter name, type and value: asked again, the answer is
+    the same; another name, type or value of the same schema is checked on its own."""
+    from handlers.runtime.validation import SchemaValidators
+
+    schemas, schema = SchemaValidators(), {"type": "integer", "minimum": 1}
+    for _ in range(2):
+        assert schemas.parameter_problem(schema, 0, "limit") == "limit must be at least 1"
+        assert schemas.parameter_problem(schema, 0, "offset") == "offset must be at least 1"
+        assert schemas.parameter_problem(schema, 5, "limit") is None
+        assert schemas.parameter_problem(schema, "5", "limit") == "limit must be an integer"
+        assert schemas.parameter_problem(schema, True, "limit") == "limit must be an integer"
+    long = {"type": "string", "maxLength": 300}
+    assert schemas.parameter_problem(long, "x" * 301, "q") == "q must be at most 300 characters long"
+    assert len(schemas._problems) == 5  # the long text was checked, not remembered
+
+
+def test_a_bad_id_stays_bad_when_asked_again(client: TestClient) -> None:
+    for _ in range(3):
+        assert_problem(client.get("/api/alice/tasks/0", headers=auth()), 400)
+    assert client.get("/api/alice/tasks/1", headers=auth()).status_code == 404
