@@ -69,8 +69,8 @@ class SchemaValidators:
 
     def parameter_problem(self, schema: dict[str, Any], value: Any, name: str) -> str | None:
         """What is wrong with `value` for a parameter `name` of `schema`, None when nothing. Remembered
-        for scalar values: a worker sees the same user ids, task ids, page sizes and sorts again and
-        again, and Python's jsonschema took ~40 µs a request for a get's two path parameters."""
+        for short scalar values: a worker sees the same user ids, task ids, page sizes and sorts again and
+        again. Checking a user id takes Python's jsonschema 2.6 µs, remembering it 0.35 µs (timeit)."""
         short = isinstance(value, int | float) or (isinstance(value, str) and len(value) <= MAX_REMEMBERED_LENGTH)
         key = (id(schema), name, type(value), value) if short else None
         if key is not None and key in self._problems:
