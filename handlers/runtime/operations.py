@@ -1,11 +1,12 @@
-"""Per-request work of Connexion's done once: each operation's decorator chain, and the security
-handler's look at the security function's signature.
+"""Per-request work of Connexion's done once: each operation's decorator chain and URI parser, the
+parameter names' Python spelling, and the security handler's look at the security function's signature.
 
 Connexion 3.3 rebuilds an operation's decorators (parameter, response, sync-to-thread) on every
 request, including an `inspect.signature` of the handler: ~5 % of a request's CPU in a py-spy
 profile under wrk. The chain depends only on the handler and the API's settings, so it is built when
-the operation is; what is per request (the request object, the URI parser reading the current
-operation) is still made per request, exactly as Connexion does.
+the operation is; the URI parser depends only on the spec operation, so it is made on its first
+request. The request object is still made per request, exactly as Connexion does. A sync handler runs
+in the app's handler slots (`handler_slots.py`) instead of Starlette's thread pool.
 """
 
 from __future__ import annotations
@@ -68,15 +69,16 @@ class PrebuiltStarletteDecorator(StarletteDecorator):
         @functools.wraps(function)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             if made_for[0] is not (current := operation._get_current_object()):
-                made_for[:] = [current, memoizing(current.uri_parser_class)(*self.uri_parser_args(current))]
+                made_for[:] = [current, self.parser_for(current)]
             request = self.framework.get_request(uri_parser=made_for[1], scope=scope, receive=receive)
             return await decorated(request)
 
         return wrapper
 
-    def uri_parser_args(self, spec_operation: Any) -> tuple[Any, Any]:
-        """What Connexion's `uri_parser` property makes its parser of, on every request."""
-        return spec_operation.parameters, spec_operation.body_definition()
+    def parser_for(self, spec_operation: Any) -> AbstractURIParser:
+        """What Connexion's `uri_parser` property makes on every request, with its schemas memoized."""
+        parser_class = memoizing(self.uri_parser_class or spec_operation.uri_parser_class)
+        return parser_class(spec_operation.parameters, spec_operation.body_definition())
 
 
 @functools.cache

@@ -17,9 +17,10 @@ from starlette.testclient import TestClient
 from handlers.app import create_app, load_spec
 from handlers.core import housekeeping
 from handlers.core.config import Settings
+from handlers.runtime.handler_slots import HandlerSlots
 from handlers.runtime.operations import CachedBearerSecurityHandler, PrebuiltAsyncOperation, operations_of
 from models import queries
-from models.db import make_engine
+from models.db import make_engine, waits_yield
 from tests.support.helpers import SECRET, assert_problem, auth, create_task
 
 
@@ -114,6 +115,38 @@ def test_the_first_requests_of_a_new_app_all_finish(postgres_url: str, monkeypat
     with TestClient(create_app(settings)) as client, ThreadPoolExecutor(8) as pool:
         lists = [pool.submit(client.get, "/api/alice/tasks", headers=auth()) for _ in range(8)]
         assert [f.result(timeout=20).status_code for f in lists] == [200] * 8
+
+
+def test_a_cancelled_handler_leaves_no_query_on_a_pooled_connection(postgres_url: str) -> None:
+    """PostgreSQL: cancelling a request (the shutdown deadline) stops its handler at its database wait.
+    psycopg2 closes that connection (a wait callback that raises ends it), so the pool never hands out
+    one with a query in flight; the next handler gets a fresh connection."""
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
+    slots = HandlerSlots(1, 5.0, waits_yield(engine))
+    with engine.connect() as conn:  # the first connection, on this thread
+        conn.execute(text("SELECT 1"))
+    used: list[Any] = []
+
+    def sleeping() -> None:
+        with engine.connect() as conn:
+            used.append(conn.connection.dbapi_connection)
+            conn.exec_driver_sql("SELECT pg_sleep(3)")
+
+    async def cancel_then_ask() -> Any:
+        handler = asyncio.create_task(slots.run_sync(sleeping))
+        await asyncio.sleep(0.3)
+        handler.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await handler
+        return await slots.run_sync(answer)
+
+    def answer() -> Any:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT 42").scalar()
+
+    assert asyncio.run(cancel_then_ask()) == 42
+    assert used[0].closed
+    engine.dispose()
 
 
 def test_the_bearer_handler_asks_its_cached_signature_check(client: TestClient) -> None:
