@@ -18,9 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from limits import RateLimitItem, parse
-from limits import storage as threaded_storage
-from limits import strategies as threaded_strategies
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from handlers.core import metrics
@@ -59,11 +57,7 @@ class RateLimits:
         self.write = parse(settings.rate_limit_write) if settings.rate_limit_write else None
         self._url = settings.rate_limit_storage
         self._clock = clock
-        self._limiter: SlidingWindowCounterRateLimiter | None = None  # redis://: made on first use, on the loop
-        # memory://: the library's synchronous storage, called on the loop (a dict and a lock, nothing that
-        # waits). Its asyncio one starts a task per request that scans every key: 14 µs a check with one
-        # user, 81 µs with 1,000 (timeit, each check followed by a loop iteration); this one 11-16 µs.
-        self._in_memory: threaded_strategies.SlidingWindowCounterRateLimiter | None = None
+        self._limiter: SlidingWindowCounterRateLimiter | None = None  # made on first use, on the event loop
         self._skip_until = -math.inf
 
     def for_method(self, method: str) -> RateLimitItem | None:
@@ -74,13 +68,9 @@ class RateLimits:
         if self._clock() < self._skip_until:
             return None
         try:
-            if self._url.startswith("memory"):
-                in_memory = self._in_memory or self._make_in_memory()
-                allowed, stats = in_memory.hit(item, *identity), in_memory.get_window_stats(item, *identity)
-            else:
-                limiter = self._limiter or self._make_limiter()
-                allowed = await limiter.hit(item, *identity)
-                stats = await limiter.get_window_stats(item, *identity)
+            limiter = self._limiter or self._make_limiter()
+            allowed = await limiter.hit(item, *identity)
+            stats = await limiter.get_window_stats(item, *identity)
         except Exception as exc:  # whatever the storage raised, it cannot count now: fail open
             self._skip_until = self._clock() + RETRY_SECONDS
             metrics.RATE_LIMIT_STORAGE_ERRORS.inc()
@@ -94,18 +84,17 @@ class RateLimits:
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         return Verdict(allowed, item.amount, stats.remaining, reset)
 
-    def _make_in_memory(self) -> threaded_strategies.SlidingWindowCounterRateLimiter:
-        self._in_memory = threaded_strategies.SlidingWindowCounterRateLimiter(threaded_storage.MemoryStorage())
-        return self._in_memory
-
     def _make_limiter(self) -> SlidingWindowCounterRateLimiter:
-        # redis-py's asyncio client, bounded so a stalled Redis costs a request at most this long
-        storage = RedisStorage(
-            f"async+{self._url}",
-            implementation="redispy",
-            key_prefix="taskapi",
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        )
+        storage: Storage
+        if self._url.startswith("memory"):
+            storage = MemoryStorage()
+        else:  # redis-py's asyncio client, bounded so a stalled Redis costs a request at most this long
+            storage = RedisStorage(
+                f"async+{self._url}",
+                implementation="redispy",
+                key_prefix="taskapi",
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            )
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         return self._limiter
