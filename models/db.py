@@ -98,7 +98,7 @@ def waits_yield(engine: Engine) -> Callable[[], bool]:
     first connection. SQLite's waits (its busy timeout) block, so never. Before the first connection,
     SQLAlchemy's first-connect hooks (the dialect's initialize, with its queries) run under a threading
     lock: a greenlet waiting on the database inside it would block every other one on the loop that
-    wants a connection, itself included (handlers.runtime.operations)."""
+    wants a connection, itself included (handlers.runtime.handler_slots)."""
     if engine.dialect.name != "postgresql":
         return lambda: False
     connected = threading.Event()

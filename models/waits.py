@@ -7,7 +7,7 @@ wait callback do every wait of every connection (its "green" mode); this one wai
 deadline, and on expiry closes the connection and raises `OperationalError`. SQLAlchemy sees a closed
 connection, treats it as a disconnect and drops it from the pool; the request becomes a 503.
 
-In a handler (a greenlet on the event loop, `handlers.runtime.operations.HandlerSlots`) a wait is the
+In a handler (a greenlet on the event loop, `handlers.runtime.handler_slots`) a wait is the
 loop's: the greenlet hands the loop a readiness future for the socket and the loop runs other requests
 meanwhile. Anywhere else (migrations, the housekeeping thread, tests) it is `poll()`.
 """
