@@ -52,10 +52,11 @@ class PrebuiltStarletteDecorator(StarletteDecorator):
         run_sync = self.slots.run_sync
 
         def decorator(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+            if asyncio.iscoroutinefunction(function):  # asked once here, not on every call as Connexion does
+                return function
+
             @functools.wraps(function)
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                if asyncio.iscoroutinefunction(function):
-                    return await function(*args, **kwargs)
                 return await run_sync(function, *args, **kwargs)
 
             return wrapper
