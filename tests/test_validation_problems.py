@@ -107,3 +107,18 @@ def test_handler_checks_say_where_too(client: TestClient) -> None:
     assert errors[0]["pointer"] == "#/tag_ids"
     errors = violations(client.get("/api/alice/tasks?sort=title,created&order=asc", headers=auth()))
     assert errors[0]["parameter"] == "order"
+
+
+def test_an_instant_outside_the_storable_years_is_refused_by_the_contract(client: TestClient) -> None:
+    """0001-01-01T00:00+01:20 is 0000-12-31 in UTC, which cannot be stored: the spec's pattern refuses it
+    (the live fuzz found it schema-valid and refused), and the same day in UTC is accepted."""
+    refused = client.post(
+        "/api/alice/tasks", json={"title": "t", "due_date": "0001-01-01T00:00:00+01:20"}, headers=auth()
+    )
+    problem = assert_problem(refused, 400)
+    assert problem["errors"][0]["pointer"] == "#/due_date"
+    assert "within 0001-01-01 and 9999-12-31" in problem["errors"][0]["detail"]
+    listed = client.get("/api/alice/tasks?due_before=9999-12-31T23:00:00-01:00", headers=auth())
+    assert assert_problem(listed, 400)["errors"][0]["parameter"] == "due_before"
+    ok = client.post("/api/alice/tasks", json={"title": "t", "due_date": "0001-01-01T00:00:00Z"}, headers=auth())
+    assert ok.status_code == 201, ok.text
